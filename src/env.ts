@@ -1,0 +1,16 @@
+import type { QueueObject } from "./queue/queue-object";
+import type { TopicObject } from "./topic/topic-object";
+
+/** Bindings and settings of the worker (wrangler.toml, secrets, `wrangler dev --var`). */
+export interface Env {
+  TOPIC: DurableObjectNamespace<TopicObject>;
+  QUEUE: DurableObjectNamespace<QueueObject>;
+  /** Secret: may do everything. Without it a deployed worker refuses every request (503). */
+  EDGEPOST_ROOT_KEY?: string;
+  /** Secret: the key being rotated out, still accepted during the grace period. */
+  EDGEPOST_ROOT_KEY_PREVIOUS?: string;
+  /** Largest message `data`, in bytes (default 262144, at most 1048576). */
+  MAX_MESSAGE_BYTES?: string;
+  /** Comma-separated origins allowed by CORS; `*` (the default) allows any. */
+  ALLOWED_ORIGINS?: string;
+}

@@ -1,0 +1,45 @@
+/**
+ * The worker's HTTP surface: middleware (errors, CORS, body size, credentials) and the route
+ * groups. Publishing enters here, is validated, and goes to the topic's or queue's object.
+ */
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { ApiError } from "../protocol/errors";
+import { MAX_REQUEST_BYTES } from "../protocol/limits";
+import { authenticate, type AppEnv } from "./auth";
+import { errorResponse, handleError, notFound } from "./errors";
+import { queueRoutes } from "./queues";
+import { topicRoutes } from "./topics";
+
+export function createApp(): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  app.onError(handleError);
+  app.notFound(notFound);
+
+  app.use(
+    "/v1/*",
+    cors({
+      origin: (origin, c) => {
+        const allowed = (c.env as AppEnv["Bindings"]).ALLOWED_ORIGINS?.trim();
+        if (!allowed || allowed === "*") return origin || "*";
+        return allowed.split(",").map((entry) => entry.trim()).includes(origin) ? origin : null;
+      },
+      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
+      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
+      maxAge: 600,
+    }),
+  );
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_REQUEST_BYTES,
+      onError: (c) => errorResponse(c, new ApiError(413, "payload_too_large", `request body over ${MAX_REQUEST_BYTES} bytes`)),
+    }),
+  );
+  app.use("/v1/*", authenticate);
+
+  app.route("/v1/topics", topicRoutes);
+  app.route("/v1/queues", queueRoutes);
+  return app;
+}

@@ -1,0 +1,112 @@
+/**
+ * Queue routes: settings, enqueue (single, batch, delayed, idempotent), pull, ack, nack,
+ * extend, consume (WebSocket), stats, purge and redrive. Each validates here and calls the
+ * queue's object.
+ */
+import { Hono } from "hono";
+import { ApiError } from "../protocol/errors";
+import { encodeLeased } from "../protocol/frames";
+import { DEFAULT_PREFETCH } from "../protocol/limits";
+import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
+import type { ConsumeRequest } from "../queue/queue-object";
+import type { PreparedQueueMessage } from "../queue/store";
+import { authorize, type AppEnv } from "./auth";
+import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
+import { unwrap, validationError } from "./errors";
+import { nameParam } from "./names";
+
+export const queueRoutes = new Hono<AppEnv>();
+
+const queueStub = (env: AppEnv["Bindings"], name: string) => env.QUEUE.getByName(name);
+
+queueRoutes.put("/:queue", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  const update = parseWith(QueueConfigInput, await readJson(c, { optional: true }));
+  return c.json(unwrap(await queueStub(c.env, name).configure(update)));
+});
+
+queueRoutes.get("/:queue", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  return c.json(await queueStub(c.env, name).stats());
+});
+
+queueRoutes.post("/:queue/messages", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "publish", name);
+  const { batch, messages } = parsePublishBody(QueueMessageInput, await readJson(c));
+  const limit = maxMessageBytes(c.env);
+  const prepared: PreparedQueueMessage[] = messages.map((message, index) => ({
+    ...prepareMessage(message, limit, batch ? index : undefined),
+    delayMs: (message.delaySeconds ?? 0) * 1000,
+  }));
+  const results = await queueStub(c.env, name).enqueue(prepared);
+  const status = results.every((result) => result.duplicate) ? 200 : 201;
+  return batch ? c.json({ messages: results }, status) : c.json(results[0]!, status);
+});
+
+queueRoutes.delete("/:queue/messages", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  return c.json(await queueStub(c.env, name).purge());
+});
+
+queueRoutes.post("/:queue/pull", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  const input = parseWith(PullInput, await readJson(c, { optional: true }));
+  const leased = await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null);
+  // Stored JSON is spliced in as it is.
+  return c.body(`{"messages":[${leased.map((row) => encodeLeased(row)).join(",")}]}`, 200, {
+    "content-type": "application/json; charset=utf-8",
+  });
+});
+
+queueRoutes.post("/:queue/ack", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  const input = parseWith(AckInput, await readJson(c));
+  const results = await queueStub(c.env, name).ack(input.leaseIds);
+  return c.json({ results, acked: results.filter((result) => result.ok).length });
+});
+
+queueRoutes.post("/:queue/nack", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  const input = parseWith(NackInput, await readJson(c));
+  const results = await queueStub(c.env, name).nack(input.leaseIds, input.delaySeconds ?? null);
+  return c.json({ results, nacked: results.filter((result) => result.ok).length });
+});
+
+queueRoutes.post("/:queue/extend", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  const input = parseWith(ExtendInput, await readJson(c));
+  const results = await queueStub(c.env, name).extend(input.leaseIds, input.visibilityTimeoutSeconds);
+  return c.json({ results, extended: results.filter((result) => result.ok).length });
+});
+
+queueRoutes.post("/:queue/redrive", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  const input = parseWith(RedriveInput, await readJson(c, { optional: true }));
+  return c.json(unwrap(await queueStub(c.env, name).redrive(input.to ?? null, input.max ?? 100_000)));
+});
+
+queueRoutes.get("/:queue/consume", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "consume", name);
+  const parsed = ConsumeQuery.safeParse(c.req.query());
+  if (!parsed.success) throw validationError(parsed.error, "query", "invalid_query");
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError(426, "websocket_required", "consume needs a WebSocket upgrade; use POST /pull over plain HTTP");
+  }
+  const consume: ConsumeRequest = {
+    prefetch: parsed.data.prefetch ?? DEFAULT_PREFETCH,
+    visibilityTimeoutSeconds: parsed.data.visibilityTimeoutSeconds ?? null,
+  };
+  const forwarded = new Request(c.req.raw);
+  forwarded.headers.set("x-edgepost-consume", JSON.stringify(consume));
+  return queueStub(c.env, name).fetch(forwarded);
+});

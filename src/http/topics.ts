@@ -1,0 +1,101 @@
+/**
+ * Topic routes: publish (single, batch, idempotent), history, subscribe (WebSocket or SSE),
+ * stats, settings and queue bindings. Each validates here and calls the topic's object.
+ */
+import { Hono } from "hono";
+import { z } from "zod";
+import { ApiError } from "../protocol/errors";
+import { encodeMessage } from "../protocol/frames";
+import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
+import { Attributes, HistoryQuery, SubscribeQuery, TopicConfigInput, TopicMessageInput } from "../protocol/schemas";
+import type { SubscribeRequest } from "../topic/topic-object";
+import { authorize, type AppEnv } from "./auth";
+import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
+import { validationError } from "./errors";
+import { nameParam } from "./names";
+
+export const topicRoutes = new Hono<AppEnv>();
+
+const topicStub = (env: AppEnv["Bindings"], name: string) => env.TOPIC.getByName(name);
+
+function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string>): z.output<T> {
+  const result = schema.safeParse(query);
+  if (!result.success) throw validationError(result.error, "query", "invalid_query");
+  return result.data;
+}
+
+topicRoutes.post("/:topic/messages", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "publish", name);
+  const { batch, messages } = parsePublishBody(TopicMessageInput, await readJson(c));
+  const limit = maxMessageBytes(c.env);
+  const prepared = messages.map((message, index) => prepareMessage(message, limit, batch ? index : undefined));
+  const results = await topicStub(c.env, name).publish(prepared);
+  const status = results.every((result) => result.duplicate) ? 200 : 201;
+  return batch ? c.json({ messages: results }, status) : c.json(results[0]!, status);
+});
+
+topicRoutes.get("/:topic/messages", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "subscribe", name);
+  const query = parseQuery(HistoryQuery, c.req.query());
+  const page = await topicStub(c.env, name).history(query.after ?? 0, query.limit ?? DEFAULT_HISTORY_LIMIT);
+  // Stored JSON is spliced in as it is: no parse and re-serialise of every payload.
+  const body = `{"messages":[${page.messages.map((row) => encodeMessage(row)).join(",")}],"lastSeq":${page.lastSeq}}`;
+  return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
+});
+
+topicRoutes.get("/:topic/subscribe", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "subscribe", name);
+  const query = parseQuery(SubscribeQuery, c.req.query());
+  const isWebSocket = c.req.header("upgrade")?.toLowerCase() === "websocket";
+  const isSse = (c.req.header("accept") ?? "").includes("text/event-stream");
+  if (!isWebSocket && !isSse) {
+    throw new ApiError(426, "websocket_required", "subscribe with a WebSocket upgrade, or Accept: text/event-stream for SSE");
+  }
+  let after = query.after ?? null;
+  const lastEventId = c.req.header("last-event-id");
+  if (isSse && lastEventId !== undefined) {
+    if (!/^\d{1,15}$/.test(lastEventId)) throw new ApiError(400, "invalid_query", "Last-Event-ID must be a seq (a non-negative integer)");
+    after = Number(lastEventId);
+  }
+  const stub = topicStub(c.env, name);
+  const subscribe: SubscribeRequest = { transport: isWebSocket ? "websocket" : "sse", after };
+  const forwarded = new Request(c.req.raw);
+  forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
+  return stub.fetch(forwarded);
+});
+
+topicRoutes.get("/:topic", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "subscribe", name);
+  return c.json(await topicStub(c.env, name).stats());
+});
+
+topicRoutes.put("/:topic", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "admin", name);
+  const update = parseWith(TopicConfigInput, await readJson(c, { optional: true }));
+  return c.json(await topicStub(c.env, name).configure(update));
+});
+
+const BindingInput = z.strictObject({ filter: Attributes.optional() });
+
+topicRoutes.put("/:topic/subscriptions/:queue", async (c) => {
+  const name = nameParam(c, "topic");
+  const queue = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  const input = parseWith(BindingInput, await readJson(c, { optional: true }));
+  const filter = input.filter && Object.keys(input.filter).length > 0 ? input.filter : null;
+  return c.json({ topic: name, ...(await topicStub(c.env, name).bindQueue(queue, filter)) });
+});
+
+topicRoutes.delete("/:topic/subscriptions/:queue", async (c) => {
+  const name = nameParam(c, "topic");
+  const queue = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  const removed = await topicStub(c.env, name).unbindQueue(queue);
+  if (!removed) throw new ApiError(404, "not_found", `queue ${queue} is not bound to topic ${name}`);
+  return c.json({ topic: name, queue, removed: true });
+});

@@ -1,0 +1,10 @@
+/**
+ * edgepost's worker entry: the Hono app (src/http) routes every request to the object that
+ * owns the name: a TopicObject (src/topic) or a QueueObject (src/queue).
+ */
+import { createApp } from "./http/app";
+
+export { TopicObject } from "./topic/topic-object";
+export { QueueObject } from "./queue/queue-object";
+
+export default createApp();

@@ -1,0 +1,48 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** Machine-readable error codes of the contract's error body `{"error": {"code", "message"}}`. */
+export type ErrorCode =
+  | "invalid_json"
+  | "invalid_request"
+  | "invalid_name"
+  | "invalid_query"
+  | "message_too_large"
+  | "payload_too_large"
+  | "unauthorized"
+  | "forbidden"
+  | "not_found"
+  | "conflict"
+  | "rate_limited"
+  | "not_configured"
+  | "websocket_required"
+  | "internal_error";
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+/** An error that becomes a JSON response with its status; thrown anywhere in the worker. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  toBody(): ErrorBody {
+    const body: ErrorBody = { error: { code: this.code, message: this.message } };
+    if (this.details !== undefined) body.error.details = this.details;
+    return body;
+  }
+}
+
+/** Shape an object's RPC returns instead of throwing: custom errors do not survive RPC. */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; status: ContentfulStatusCode; code: ErrorCode; message: string };
+
+export function fail(status: ContentfulStatusCode, code: ErrorCode, message: string): Outcome<never> {
+  return { ok: false, status, code, message };
+}

@@ -1,0 +1,45 @@
+/**
+ * Limits and defaults of the public contract (see README "Configuration and limits").
+ * Anchors for each default are in DESIGN.md's table.
+ */
+export const KIB = 1024;
+export const MIB = 1024 * KIB;
+
+/** Default maximum size of one message's `data`, serialised as JSON. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 256 * KIB;
+/** The deployment may raise MAX_MESSAGE_BYTES up to this. */
+export const MAX_MESSAGE_BYTES_CEILING = 1 * MIB;
+/** One request body, batch or single. */
+export const MAX_REQUEST_BYTES = 1 * MIB;
+export const MAX_BATCH_MESSAGES = 100;
+
+export const MAX_ID_LENGTH = 128;
+export const MAX_ATTRIBUTES = 32;
+export const MAX_ATTRIBUTE_KEY_LENGTH = 128;
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 1024;
+
+export const DEFAULT_DEDUP_WINDOW_SECONDS = 10 * 60;
+export const MAX_DEDUP_WINDOW_SECONDS = 24 * 60 * 60;
+
+export const DEFAULT_TOPIC_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+export const MAX_RETENTION_SECONDS = 30 * 24 * 60 * 60;
+export const DEFAULT_TOPIC_RETENTION_MESSAGES = 1_000_000;
+export const MAX_TOPIC_RETENTION_MESSAGES = 100_000_000;
+
+export const DEFAULT_HISTORY_LIMIT = 100;
+export const MAX_HISTORY_LIMIT = 1000;
+
+export const DEFAULT_VISIBILITY_TIMEOUT_SECONDS = 30;
+export const MIN_VISIBILITY_TIMEOUT_SECONDS = 1;
+export const MAX_VISIBILITY_TIMEOUT_SECONDS = 12 * 60 * 60;
+export const DEFAULT_MAX_ATTEMPTS = 5;
+export const MAX_MAX_ATTEMPTS = 100;
+export const DEFAULT_BACKOFF_MIN_SECONDS = 1;
+export const DEFAULT_BACKOFF_MAX_SECONDS = 600;
+export const DEFAULT_QUEUE_RETENTION_SECONDS = 7 * 24 * 60 * 60;
+export const MAX_PULL = 100;
+export const MAX_PREFETCH = 1000;
+export const DEFAULT_PREFETCH = 10;
+
+/** Bytes a single WebSocket or SSE stream may have queued before it is cut off as too slow. */
+export const MAX_BUFFERED_BYTES_PER_SUBSCRIBER = 4 * MIB;

@@ -1,0 +1,175 @@
+/**
+ * Request and response shapes of the public HTTP contract (DESIGN.md), defined once with Zod
+ * and shared by the worker's validation, the OpenAPI document and the typed clients.
+ */
+import { z } from "zod";
+import * as L from "./limits";
+import { NAME_PATTERN } from "./names";
+
+export const Name = z.string().regex(NAME_PATTERN, "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$");
+
+export const MessageId = z.string().min(1).max(L.MAX_ID_LENGTH);
+
+export const Attributes = z
+  .record(z.string().min(1).max(L.MAX_ATTRIBUTE_KEY_LENGTH), z.string().max(L.MAX_ATTRIBUTE_VALUE_LENGTH))
+  .refine((value) => Object.keys(value).length <= L.MAX_ATTRIBUTES, `at most ${L.MAX_ATTRIBUTES} attributes`);
+
+/** `data` is any JSON value, and required (null is a value). */
+const Data = z.json();
+
+export const TopicMessageInput = z.strictObject({
+  data: Data,
+  id: MessageId.optional(),
+  attributes: Attributes.optional(),
+});
+export type TopicMessageInput = z.infer<typeof TopicMessageInput>;
+
+export const QueueMessageInput = TopicMessageInput.extend({
+  delaySeconds: z.number().int().min(0).max(L.MAX_RETENTION_SECONDS).optional(),
+});
+export type QueueMessageInput = z.infer<typeof QueueMessageInput>;
+
+export function batchOf<T extends z.ZodType>(item: T) {
+  return z.strictObject({ messages: z.array(item).min(1).max(L.MAX_BATCH_MESSAGES) });
+}
+
+export const PublishResult = z.object({
+  seq: z.number().int(),
+  id: z.string(),
+  duplicate: z.literal(true).optional(),
+});
+export type PublishResult = z.infer<typeof PublishResult>;
+
+export const TopicConfigInput = z.strictObject({
+  retentionSeconds: z.number().int().min(1).max(L.MAX_RETENTION_SECONDS).optional(),
+  retentionMessages: z.number().int().min(1).max(L.MAX_TOPIC_RETENTION_MESSAGES).optional(),
+  dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
+});
+export type TopicConfigInput = z.infer<typeof TopicConfigInput>;
+
+export const TopicConfig = z.object({
+  retentionSeconds: z.number().int(),
+  retentionMessages: z.number().int(),
+  dedupWindowSeconds: z.number().int(),
+});
+export type TopicConfig = z.infer<typeof TopicConfig>;
+
+export const StoredMessage = z.object({
+  seq: z.number().int(),
+  id: z.string(),
+  data: z.json(),
+  attributes: z.record(z.string(), z.string()),
+  publishedAt: z.number().int(),
+});
+export type StoredMessage = z.infer<typeof StoredMessage>;
+
+/** Query of history and subscribe: `after` a seq (0 = from the start), `limit` a page size. */
+const SeqParam = z
+  .string()
+  .regex(/^\d{1,15}$/, "must be a non-negative integer")
+  .transform(Number);
+
+export const HistoryQuery = z.object({
+  after: SeqParam.optional(),
+  limit: z
+    .string()
+    .regex(/^\d{1,4}$/, "must be an integer")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= L.MAX_HISTORY_LIMIT, `must be 1-${L.MAX_HISTORY_LIMIT}`)
+    .optional(),
+  token: z.string().optional(),
+});
+
+export const SubscribeQuery = z.object({
+  after: SeqParam.optional(),
+  token: z.string().optional(),
+});
+
+export const TopicStats = z.object({
+  name: z.string(),
+  lastSeq: z.number().int(),
+  subscribers: z.number().int(),
+  webSocketSubscribers: z.number().int(),
+  sseSubscribers: z.number().int(),
+  retainedMessages: z.number().int(),
+  retainedBytes: z.number().int(),
+  firstRetainedSeq: z.number().int().nullable(),
+  oldestRetainedAt: z.number().int().nullable(),
+  config: TopicConfig,
+  subscriptions: z.array(z.object({ queue: z.string(), filter: z.record(z.string(), z.string()).nullable() })),
+});
+export type TopicStats = z.infer<typeof TopicStats>;
+
+export const BackoffConfig = z.strictObject({
+  minSeconds: z.number().min(0.1).max(L.DEFAULT_BACKOFF_MAX_SECONDS * 6),
+  maxSeconds: z.number().min(0.1).max(L.DEFAULT_BACKOFF_MAX_SECONDS * 6),
+});
+
+export const QueueConfigInput = z.strictObject({
+  visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
+  maxAttempts: z.number().int().min(1).max(L.MAX_MAX_ATTEMPTS).optional(),
+  /** A queue name, or null for none (exhausted messages then keep retrying at the maximum backoff). */
+  deadLetterQueue: Name.nullable().optional(),
+  retentionSeconds: z.number().int().min(60).max(L.MAX_RETENTION_SECONDS).optional(),
+  dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
+  backoff: BackoffConfig.refine((b) => b.minSeconds <= b.maxSeconds, "minSeconds must not exceed maxSeconds").optional(),
+});
+export type QueueConfigInput = z.infer<typeof QueueConfigInput>;
+
+export const QueueConfig = z.object({
+  name: z.string(),
+  visibilityTimeoutSeconds: z.number().int(),
+  maxAttempts: z.number().int(),
+  deadLetterQueue: z.string().nullable(),
+  retentionSeconds: z.number().int(),
+  dedupWindowSeconds: z.number().int(),
+  backoff: z.object({ minSeconds: z.number(), maxSeconds: z.number() }),
+});
+export type QueueConfig = z.infer<typeof QueueConfig>;
+
+export const PullInput = z.strictObject({
+  max: z.number().int().min(1).max(L.MAX_PULL).optional(),
+  visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
+});
+
+const LeaseIds = z.array(z.string().min(1).max(200)).min(1).max(L.MAX_PULL);
+
+export const AckInput = z.strictObject({ leaseIds: LeaseIds });
+export const NackInput = z.strictObject({
+  leaseIds: LeaseIds,
+  delaySeconds: z.number().int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
+});
+export const ExtendInput = z.strictObject({
+  leaseIds: LeaseIds,
+  visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS),
+});
+
+export const RedriveInput = z.strictObject({
+  /** Where to: by default each message goes back to the queue it was dead-lettered from. */
+  to: Name.optional(),
+  max: z.number().int().min(1).max(100_000).optional(),
+});
+
+export const ConsumeQuery = z.object({
+  prefetch: z
+    .string()
+    .regex(/^\d{1,4}$/, "must be an integer")
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= L.MAX_PREFETCH, `must be 1-${L.MAX_PREFETCH}`)
+    .optional(),
+  visibilityTimeoutSeconds: z
+    .string()
+    .regex(/^\d{1,5}$/, "must be an integer")
+    .transform(Number)
+    .refine((n) => n >= L.MIN_VISIBILITY_TIMEOUT_SECONDS && n <= L.MAX_VISIBILITY_TIMEOUT_SECONDS, "out of range")
+    .optional(),
+  token: z.string().optional(),
+});
+
+/** Frames a queue consumer sends over its WebSocket. */
+export const ConsumerFrame = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ack"), leaseId: z.string().min(1).max(200) }),
+  z.object({ type: z.literal("nack"), leaseId: z.string().min(1).max(200), delaySeconds: z.number().int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional() }),
+  z.object({ type: z.literal("extend"), leaseId: z.string().min(1).max(200), visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS) }),
+]);
+export type ConsumerFrame = z.infer<typeof ConsumerFrame>;

@@ -1,0 +1,340 @@
+/**
+ * The Queue Durable Object: one per queue name. Its state is the messages table (store.ts):
+ * each message is ready, delayed, leased to one consumer, or dead and on its way to the
+ * dead-letter queue. Producers enqueue by RPC; consumers pull by RPC or hold a WebSocket
+ * (consumers.ts) and are pushed to within their prefetch. One alarm (timers/) expires leases,
+ * wakes delayed messages, moves dead letters and enforces retention.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { fail, type Outcome } from "../protocol/errors";
+import { CloseCode, type LeasedRow } from "../protocol/frames";
+import { ConsumerFrame, type QueueConfig, type QueueConfigInput } from "../protocol/schemas";
+import { migrate } from "../storage/migrations";
+import { AlarmScheduler } from "../timers/alarm-scheduler";
+import { loadQueueConfig, saveQueueConfig } from "./config";
+import { Consumers } from "./consumers";
+import { QUEUE_MIGRATIONS } from "./schema";
+import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
+import type { TransferredMessage } from "./transfer";
+
+const DEAD_LETTER_BATCH = 100;
+const DEAD_LETTER_RETRY_MS = 5000;
+const REDRIVE_BATCH = 100;
+
+export interface QueueStats {
+  name: string;
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  oldestAgeSeconds: number;
+  consumers: number;
+  deadLettered: number;
+  deadLetterPending: number;
+  redeliveries: number;
+  acked: number;
+  enqueued: number;
+  expired: number;
+  lastSeq: number;
+  config: QueueConfig;
+}
+
+/** What the worker forwards to `fetch` for a consumer socket; validated there. */
+export interface ConsumeRequest {
+  prefetch: number;
+  visibilityTimeoutSeconds: number | null;
+}
+
+export class QueueObject extends DurableObject<Env> {
+  private readonly store: QueueStore;
+  private config: QueueConfig;
+  private readonly consumers: Consumers;
+  private readonly alarms: AlarmScheduler;
+  private movingDeadLetters: Promise<boolean> | null = null;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage, QUEUE_MIGRATIONS);
+    this.store = new QueueStore(ctx.storage);
+    this.config = loadQueueConfig(ctx.storage.sql, this.name);
+    this.consumers = new Consumers(ctx);
+    this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** The queue's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
+  get name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
+  private get visibilityMs(): number {
+    return this.config.visibilityTimeoutSeconds * 1000;
+  }
+
+  // ---- Settings -------------------------------------------------------------------------
+
+  getConfig(): QueueConfig {
+    return this.config;
+  }
+
+  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfig>> {
+    if (update.deadLetterQueue === this.name) return fail(400, "invalid_request", "a queue cannot be its own dead-letter queue");
+    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, update);
+    await this.alarms.rearm();
+    return { ok: true, value: this.config };
+  }
+
+  // ---- Producing --------------------------------------------------------------------------
+
+  async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
+    const now = Date.now();
+    const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
+    this.afterChange(now);
+    await this.alarms.rearm();
+    return results;
+  }
+
+  /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
+  async transfer(messages: TransferredMessage[]): Promise<number> {
+    const now = Date.now();
+    const stored = this.store.transfer(messages, now, this.config.dedupWindowSeconds * 1000);
+    this.afterChange(now);
+    await this.alarms.rearm();
+    return stored;
+  }
+
+  // ---- Consuming over HTTP ----------------------------------------------------------------
+
+  async pull(max: number, visibilityTimeoutSeconds: number | null): Promise<LeasedRow[]> {
+    const now = Date.now();
+    this.expireLeases(now);
+    const leased = this.store.pull(now, max, visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000);
+    await this.alarms.rearm();
+    return leased;
+  }
+
+  async ack(leaseIds: string[]): Promise<LeaseResult[]> {
+    const now = Date.now();
+    const results = leaseIds.map((leaseId) => this.store.ack(leaseId, now));
+    this.afterChange(now);
+    return results;
+  }
+
+  async nack(leaseIds: string[], delaySeconds: number | null): Promise<LeaseResult[]> {
+    const now = Date.now();
+    const delayMs = delaySeconds === null ? null : delaySeconds * 1000;
+    const results = leaseIds.map((leaseId) => this.store.nack(leaseId, now, delayMs, this.config));
+    this.afterChange(now);
+    await this.alarms.rearm();
+    return results;
+  }
+
+  async extend(leaseIds: string[], visibilityTimeoutSeconds: number): Promise<LeaseResult[]> {
+    const now = Date.now();
+    const results = leaseIds.map((leaseId) => this.store.extend(leaseId, now, visibilityTimeoutSeconds * 1000));
+    await this.alarms.rearm();
+    return results;
+  }
+
+  // ---- Operating ------------------------------------------------------------------------
+
+  stats(): QueueStats {
+    const now = Date.now();
+    const counts = this.store.counts(now);
+    const counters = this.store.getCounters();
+    return {
+      name: this.name,
+      ready: counts.ready,
+      inFlight: counts.inFlight,
+      delayed: counts.delayed,
+      oldestAgeSeconds: counts.oldestEnqueuedAt === null ? 0 : Math.max(0, Math.floor((now - counts.oldestEnqueuedAt) / 1000)),
+      consumers: this.consumers.count(),
+      deadLettered: counters.deadLettered,
+      deadLetterPending: counts.deadLetterPending,
+      redeliveries: counters.redeliveries,
+      acked: counters.acked,
+      enqueued: counters.enqueued,
+      expired: counters.expired,
+      lastSeq: this.store.lastSeq,
+      config: this.config,
+    };
+  }
+
+  async purge(): Promise<{ purged: number }> {
+    const purged = this.store.purge();
+    await this.alarms.rearm();
+    return { purged };
+  }
+
+  /**
+   * Move unleased messages to `to`, or each back to the queue it was dead-lettered from.
+   * Messages with neither stay. Each batch is marked as leaving before the await, so no
+   * consumer can take it meanwhile; the target deduplicates on (this queue, seq).
+   */
+  async redrive(to: string | null, max: number): Promise<Outcome<{ moved: number; skipped: number }>> {
+    let moved = 0;
+    let skipped = 0;
+    while (moved + skipped < max) {
+      const rows = this.store.takeForRedrive(Math.min(REDRIVE_BATCH, max - moved - skipped));
+      if (rows.length === 0) break;
+      const byTarget = new Map<string, typeof rows>();
+      const stay: number[] = [];
+      for (const row of rows) {
+        const target = to ?? row.source;
+        if (target === null || target === this.name) {
+          stay.push(row.seq);
+          continue;
+        }
+        byTarget.set(target, [...(byTarget.get(target) ?? []), row]);
+      }
+      this.store.finishRedrive(stay, false);
+      skipped += stay.length;
+      for (const [target, batch] of byTarget) {
+        try {
+          await this.env.QUEUE.getByName(target).transfer(
+            batch.map((row) => ({ key: `r:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null })),
+          );
+        } catch (error) {
+          this.store.finishRedrive(
+            rows.map((row) => row.seq),
+            false,
+          );
+          return fail(503, "internal_error", `redrive to ${target} failed: ${String(error)}`);
+        }
+        this.store.finishRedrive(
+          batch.map((row) => row.seq),
+          true,
+        );
+        moved += batch.length;
+      }
+      if (stay.length === rows.length) break;
+    }
+    return { ok: true, value: { moved, skipped } };
+  }
+
+  // ---- Consuming over WebSocket -------------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const consume = JSON.parse(request.headers.get("x-edgepost-consume") ?? "null") as ConsumeRequest | null;
+    if (!consume) return new Response("not found", { status: 404 });
+    const pair = new WebSocketPair();
+    this.consumers.accept(pair[1], consume.prefetch, consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000);
+    // Push after the upgrade response has gone out.
+    setTimeout(() => {
+      this.afterChange(Date.now());
+      void this.alarms.rearm();
+    }, 0);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") {
+      socket.close(CloseCode.badFrame, "binary frames are not accepted");
+      return;
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message);
+    } catch {
+      socket.send(JSON.stringify({ type: "error", code: "invalid_json", message: "frame is not valid JSON" }));
+      return;
+    }
+    const frame = ConsumerFrame.safeParse(parsed);
+    if (!frame.success) {
+      socket.send(JSON.stringify({ type: "error", code: "invalid_frame", message: "expected {type: ack|nack|extend, leaseId, ...}" }));
+      return;
+    }
+    const now = Date.now();
+    const op = frame.data;
+    let result: LeaseResult;
+    if (op.type === "ack") result = this.store.ack(op.leaseId, now);
+    else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
+    else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+    this.afterChange(now);
+    await this.alarms.rearm();
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    this.releaseConsumer(socket);
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.releaseConsumer(socket);
+  }
+
+  /** A consumer that leaves gives its leases back at once (they retry after the backoff). */
+  private releaseConsumer(socket: WebSocket): void {
+    const state = this.consumers.stateOf(socket);
+    this.consumers.forget(socket);
+    if (!state) return;
+    const now = Date.now();
+    this.store.releaseConsumer(state.consumerId, now, this.config);
+    this.afterChange(now);
+    void this.alarms.rearm();
+  }
+
+  // ---- The alarm ------------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    await this.alarms.runAlarm(async () => {
+      const now = Date.now();
+      const expiry = this.expireLeases(now);
+      const moreRetention = this.store.expireRetention(now - this.config.retentionSeconds * 1000);
+      const moreDedup = this.store.expireDedup(now);
+      this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+      const moreDead = await this.moveDeadLetters();
+      return expiry || moreRetention || moreDedup || moreDead;
+    });
+  }
+
+  private nextDueAt(): number | null {
+    const now = Date.now();
+    const due = this.store.nextDueAt(now, this.config.retentionSeconds * 1000);
+    if (!this.store.hasDeadPending()) return due;
+    const retry = now + DEAD_LETTER_RETRY_MS;
+    return due === null ? retry : Math.min(due, retry);
+  }
+
+  /** Retire expired leases; returns whether more remain. */
+  private expireLeases(now: number): boolean {
+    return this.store.expireLeases(now, this.config).more;
+  }
+
+  /** After anything that may free credit or ready a message: push, and start dead-letter moves. */
+  private afterChange(now: number): void {
+    this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
+  }
+
+  /**
+   * Move dead messages to the dead-letter queue: stored there first (deduplicated on this
+   * queue's seq), deleted here after, so a message is never lost and never deliverable in both.
+   */
+  private moveDeadLetters(): Promise<boolean> {
+    this.movingDeadLetters ??= this.sendDeadLetters().finally(() => {
+      this.movingDeadLetters = null;
+    });
+    return this.movingDeadLetters;
+  }
+
+  private async sendDeadLetters(): Promise<boolean> {
+    const target = this.config.deadLetterQueue;
+    if (target === null) {
+      this.store.reviveDead(Date.now());
+      return false;
+    }
+    const rows = this.store.deadRows(DEAD_LETTER_BATCH);
+    if (rows.length === 0) return false;
+    await this.env.QUEUE.getByName(target).transfer(
+      rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
+    );
+    this.store.deadLettered(rows.map((row) => row.seq));
+    return rows.length === DEAD_LETTER_BATCH;
+  }
+}

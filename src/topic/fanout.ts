@@ -1,0 +1,138 @@
+/**
+ * Fan-out of a topic's log to its subscribers, WebSocket and SSE alike.
+ *
+ * A new subscriber starts behind (not live) at `after`; a pump replays the log to it page by
+ * page. The pump's last step, reading the final page and marking the subscriber live, is one
+ * synchronous run, so no publish can fall between replay and live: no gap, no duplicate.
+ * Live subscribers get each message as it commits, serialised once for all of them.
+ */
+import { CloseCode, encodeTopicFrame, type MessageRow } from "../protocol/frames";
+import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberState } from "./subscribers";
+import type { TopicLog } from "./log";
+
+const REPLAY_PAGE = 200;
+/** How long a replay waits for a subscriber's buffer to drain before cutting it off. */
+const REPLAY_STALL_LIMIT_MS = 30_000;
+const REPLAY_STALL_POLL_MS = 25;
+export const SUBSCRIBER_TAG = "subscriber";
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class Fanout {
+  /** WebSocket subscribers seen since the object woke; rebuilt lazily from attachments. */
+  private readonly sockets = new Map<WebSocket, WebSocketSubscriber>();
+  readonly sse = new Set<SseSubscriber>();
+  private readonly pumping = new Set<Subscriber>();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly log: TopicLog,
+    private readonly topic: () => string,
+  ) {}
+
+  /** Accept a hibernatable WebSocket subscriber that wants messages after `after`. */
+  acceptWebSocket(socket: WebSocket, after: number): void {
+    this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
+    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false });
+    subscriber.persist();
+    this.sockets.set(socket, subscriber);
+    void this.pump(subscriber);
+  }
+
+  /** Open an SSE stream for a subscriber that wants messages after `after`. */
+  openSse(after: number): Response {
+    const subscriber = new SseSubscriber({ role: "subscriber", after, cursor: after, live: false }, (closed) => this.sse.delete(closed));
+    this.sse.add(subscriber);
+    void this.pump(subscriber);
+    return subscriber.response;
+  }
+
+  forget(socket: WebSocket): void {
+    this.sockets.delete(socket);
+  }
+
+  webSocketSubscribers(): WebSocketSubscriber[] {
+    const result: WebSocketSubscriber[] = [];
+    for (const socket of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
+      let subscriber = this.sockets.get(socket);
+      if (!subscriber) {
+        const restored = WebSocketSubscriber.restore(socket);
+        if (!restored) continue;
+        subscriber = restored;
+        this.sockets.set(socket, subscriber);
+      }
+      result.push(subscriber);
+    }
+    return result;
+  }
+
+  count(): { webSocket: number; sse: number } {
+    return { webSocket: this.ctx.getWebSockets(SUBSCRIBER_TAG).length, sse: this.sse.size };
+  }
+
+  /** Deliver freshly committed messages: live subscribers get them now, others keep replaying. */
+  deliver(rows: readonly MessageRow[]): void {
+    if (rows.length === 0) return;
+    const topic = this.topic();
+    const frames = rows.map((row) => encodeTopicFrame(topic, row));
+    const everyone: Subscriber[] = [...this.webSocketSubscribers(), ...this.sse];
+    for (const subscriber of everyone) {
+      if (!subscriber.isOpen()) continue;
+      if (!subscriber.state.live) {
+        void this.pump(subscriber);
+        continue;
+      }
+      if (isOverBufferLimit(subscriber)) {
+        this.cutOff(subscriber);
+        continue;
+      }
+      for (let index = 0; index < rows.length; index++) {
+        const row = rows[index]!;
+        if (row.seq > subscriber.state.after) subscriber.send(row.seq, frames[index]!);
+      }
+    }
+  }
+
+  /** Keep SSE streams open through idle proxies. */
+  keepAliveSse(): void {
+    for (const subscriber of this.sse) subscriber.keepAlive();
+  }
+
+  /**
+   * Replay the log to a subscriber that is behind until it is live. One pump per subscriber;
+   * a subscriber left behind by an eviction is picked up again by the next `deliver`.
+   */
+  private async pump(subscriber: Subscriber): Promise<void> {
+    if (this.pumping.has(subscriber)) return;
+    this.pumping.add(subscriber);
+    const topic = this.topic();
+    let stalledSince: number | null = null;
+    try {
+      // Let the upgrade response go out before the first frame.
+      await sleep(0);
+      while (subscriber.isOpen() && !subscriber.state.live) {
+        if (isOverBufferLimit(subscriber)) {
+          stalledSince ??= Date.now();
+          if (Date.now() - stalledSince > REPLAY_STALL_LIMIT_MS) return this.cutOff(subscriber);
+          await sleep(REPLAY_STALL_POLL_MS);
+          continue;
+        }
+        stalledSince = null;
+        // From here to the end of the iteration nothing awaits: read, send and mark are atomic.
+        const state = subscriber.state;
+        const rows = this.log.readAfter(state.cursor, REPLAY_PAGE);
+        for (const row of rows) subscriber.send(row.seq, encodeTopicFrame(topic, row));
+        state.cursor = rows.length > 0 ? rows[rows.length - 1]!.seq : Math.max(state.cursor, this.log.lastSeq);
+        state.live = state.cursor >= this.log.lastSeq;
+        subscriber.persist();
+        if (!state.live) await sleep(0);
+      }
+    } finally {
+      this.pumping.delete(subscriber);
+    }
+  }
+
+  private cutOff(subscriber: Subscriber): void {
+    subscriber.close(CloseCode.slowSubscriber, "subscriber too slow: reconnect with after=<last seq received>");
+  }
+}

@@ -1,0 +1,146 @@
+/**
+ * The two kinds of topic subscriber behind one interface: hibernatable WebSockets and
+ * Server-Sent Event streams. Fan-out (fanout.ts) only sees `Subscriber`.
+ */
+import { MAX_BUFFERED_BYTES_PER_SUBSCRIBER } from "../protocol/limits";
+
+/** Where a subscriber stands in the log. Small: it is a WebSocket attachment (keep < 2 KB). */
+export interface SubscriberState {
+  role: "subscriber";
+  /** Only messages with seq > after are for this subscriber. */
+  after: number;
+  /** Highest seq sent while replaying. Meaningless once live. */
+  cursor: number;
+  /** Caught up: receives each message as it is published. */
+  live: boolean;
+}
+
+export interface Subscriber {
+  readonly kind: "websocket" | "sse";
+  readonly state: SubscriberState;
+  isOpen(): boolean;
+  /** Bytes queued to this subscriber and not yet taken by the network. */
+  buffered(): number;
+  /** `frame` is the JSON text of the message frame. */
+  send(seq: number, frame: string): void;
+  /** Record `state` so it survives hibernation (WebSockets) or is simply kept (SSE). */
+  persist(): void;
+  close(code: number, reason: string): void;
+}
+
+export function isOverBufferLimit(subscriber: Subscriber): boolean {
+  return subscriber.buffered() > MAX_BUFFERED_BYTES_PER_SUBSCRIBER;
+}
+
+export class WebSocketSubscriber implements Subscriber {
+  readonly kind = "websocket";
+
+  constructor(
+    readonly socket: WebSocket,
+    readonly state: SubscriberState,
+  ) {}
+
+  /** Rebuild from the attachment after the object woke from hibernation. */
+  static restore(socket: WebSocket): WebSocketSubscriber | null {
+    const state = socket.deserializeAttachment() as SubscriberState | null;
+    return state?.role === "subscriber" ? new WebSocketSubscriber(socket, state) : null;
+  }
+
+  isOpen(): boolean {
+    return this.socket.readyState === WebSocket.READY_STATE_OPEN;
+  }
+
+  buffered(): number {
+    return this.socket.bufferedAmount ?? 0;
+  }
+
+  send(_seq: number, frame: string): void {
+    this.socket.send(frame);
+  }
+
+  persist(): void {
+    this.socket.serializeAttachment(this.state);
+  }
+
+  close(code: number, reason: string): void {
+    try {
+      this.socket.close(code, reason);
+    } catch {
+      // Already closed: nothing to do.
+    }
+  }
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * An SSE stream. It lives only in memory: an SSE request keeps the object awake, and when the
+ * object goes away so does the HTTP response, and the client resumes with Last-Event-ID.
+ */
+export class SseSubscriber implements Subscriber {
+  readonly kind = "sse";
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private pendingBytes = 0;
+  private open = true;
+  readonly response: Response;
+
+  constructor(
+    readonly state: SubscriberState,
+    private readonly onClosed: (subscriber: SseSubscriber) => void,
+  ) {
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    this.writer = writable.getWriter();
+    this.response = new Response(readable, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        "x-accel-buffering": "no",
+      },
+    });
+    // Tell EventSource how long to wait before reconnecting, and open the stream at once.
+    this.write("retry: 1000\n\n");
+  }
+
+  isOpen(): boolean {
+    return this.open;
+  }
+
+  buffered(): number {
+    return this.pendingBytes;
+  }
+
+  send(seq: number, frame: string): void {
+    this.write(`id: ${seq}\nevent: message\ndata: ${frame}\n\n`);
+  }
+
+  /** A comment line keeps proxies from closing an idle stream. */
+  keepAlive(): void {
+    this.write(": keep-alive\n\n");
+  }
+
+  persist(): void {}
+
+  close(_code: number, reason: string): void {
+    if (!this.open) return;
+    this.write(`event: close\ndata: ${JSON.stringify({ reason })}\n\n`);
+    this.open = false;
+    this.writer.close().catch(() => {});
+    this.onClosed(this);
+  }
+
+  private write(text: string): void {
+    if (!this.open) return;
+    const bytes = encoder.encode(text);
+    this.pendingBytes += bytes.byteLength;
+    this.writer.write(bytes).then(
+      () => {
+        this.pendingBytes -= bytes.byteLength;
+      },
+      () => {
+        // The client went away.
+        this.open = false;
+        this.onClosed(this);
+      },
+    );
+  }
+}

@@ -1,0 +1,196 @@
+/**
+ * The Topic Durable Object: one per topic name, the single sequencer of its log.
+ *
+ * Its state: the retained log (log.ts), its settings (config.ts), the WebSocket and SSE
+ * subscribers it fans out to (fanout.ts), and the queues bound to it with the outbox that
+ * forwards to them (forwarding.ts). One alarm (timers/) trims retention, expires idempotency
+ * keys and retries forwarding.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Env } from "../env";
+import { CloseCode, type MessageRow, type PreparedMessage } from "../protocol/frames";
+import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
+import { migrate } from "../storage/migrations";
+import { AlarmScheduler } from "../timers/alarm-scheduler";
+import { loadTopicConfig, saveTopicConfig } from "./config";
+import { Fanout } from "./fanout";
+import { Forwarder } from "./forwarding";
+import { TopicLog, type AppendResult } from "./log";
+import { TOPIC_MIGRATIONS } from "./schema";
+
+/** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
+const COUNT_TRIM_DELAY_MS = 1000;
+const SSE_KEEPALIVE_MS = 25_000;
+
+export interface HistoryPage {
+  messages: MessageRow[];
+  lastSeq: number;
+}
+
+/** What the worker forwards to `fetch` for a subscribe; validated there. */
+export interface SubscribeRequest {
+  transport: "websocket" | "sse";
+  /** Replay messages with seq > after; null starts with the next message published. */
+  after: number | null;
+}
+
+export class TopicObject extends DurableObject<Env> {
+  private readonly log: TopicLog;
+  private config: TopicConfig;
+  private readonly fanout: Fanout;
+  private readonly forwarder: Forwarder;
+  private readonly alarms: AlarmScheduler;
+  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    migrate(ctx.storage, TOPIC_MIGRATIONS);
+    this.log = new TopicLog(ctx.storage);
+    this.config = loadTopicConfig(ctx.storage.sql);
+    this.fanout = new Fanout(ctx, this.log, () => this.name);
+    this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
+    this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    // Answer keep-alive pings without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** The topic's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
+  get name(): string {
+    return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
+  // ---- RPC, called by the worker -------------------------------------------------------
+
+  /** Append messages (one transaction, all or nothing, in order) and deliver them. */
+  async publish(messages: PreparedMessage[]): Promise<AppendResult[]> {
+    const now = Date.now();
+    const { results, stored } = this.log.append(messages, now, this.config.dedupWindowSeconds * 1000);
+    if (stored.length > 0) {
+      this.forwarder.enqueue(stored, now);
+      this.fanout.deliver(stored);
+      await this.alarms.rearm();
+      this.forwarder.kick();
+    }
+    return results;
+  }
+
+  history(after: number, limit: number): HistoryPage {
+    return { messages: this.log.readAfter(after, limit), lastSeq: this.log.lastSeq };
+  }
+
+  stats(): TopicStats {
+    const retained = this.log.retained();
+    const oldest = this.log.oldest();
+    const connected = this.fanout.count();
+    return {
+      name: this.name,
+      lastSeq: this.log.lastSeq,
+      subscribers: connected.webSocket + connected.sse,
+      webSocketSubscribers: connected.webSocket,
+      sseSubscribers: connected.sse,
+      retainedMessages: retained.count,
+      retainedBytes: retained.bytes,
+      firstRetainedSeq: oldest?.seq ?? null,
+      oldestRetainedAt: oldest?.publishedAt ?? null,
+      config: this.config,
+      subscriptions: this.forwarder.list(),
+    };
+  }
+
+  async configure(update: TopicConfigInput): Promise<TopicConfig> {
+    this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
+    await this.alarms.rearm();
+    return this.config;
+  }
+
+  async bindQueue(queue: string, filter: Record<string, string> | null): Promise<{ queue: string; filter: Record<string, string> | null; fromSeq: number }> {
+    const fromSeq = this.forwarder.bind(queue, filter, Date.now());
+    return { queue, filter, fromSeq };
+  }
+
+  async unbindQueue(queue: string): Promise<boolean> {
+    const removed = this.forwarder.unbind(queue);
+    await this.alarms.rearm();
+    return removed;
+  }
+
+  // ---- Subscribing: the worker forwards the upgrade or SSE request here -----------------
+
+  override async fetch(request: Request): Promise<Response> {
+    const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as SubscribeRequest | null;
+    if (!subscribe) return new Response("not found", { status: 404 });
+    const after = subscribe.after ?? this.log.lastSeq;
+    if (subscribe.transport === "websocket") {
+      const pair = new WebSocketPair();
+      this.fanout.acceptWebSocket(pair[1], after);
+      return new Response(null, { status: 101, webSocket: pair[0] });
+    }
+    const response = this.fanout.openSse(after);
+    this.startSseKeepAlive();
+    return response;
+  }
+
+  override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (typeof message !== "string") {
+      socket.close(CloseCode.badFrame, "binary frames are not accepted");
+      return;
+    }
+    socket.send(JSON.stringify({ type: "error", code: "unsupported_frame", message: "subscribers send no frames except \"ping\"" }));
+  }
+
+  override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
+    this.fanout.forget(socket);
+    // Reciprocate the close (TOOLCHAIN.md: hibernatable sockets must be closed by the object too).
+    try {
+      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async webSocketError(socket: WebSocket): Promise<void> {
+    this.fanout.forget(socket);
+  }
+
+  // ---- The alarm -------------------------------------------------------------------------
+
+  override async alarm(): Promise<void> {
+    await this.alarms.runAlarm(async () => {
+      const now = Date.now();
+      const keepFrom = this.forwarder.oldestPendingSeq() ?? Number.MAX_SAFE_INTEGER;
+      const moreTrim = this.log.trim(now - this.config.retentionSeconds * 1000, this.config.retentionMessages, keepFrom);
+      const moreDedup = this.log.expireDedup(now);
+      const moreForwarding = await this.forwarder.flushDue(now);
+      return moreTrim || moreDedup || moreForwarding;
+    });
+  }
+
+  /** The earliest time anything in this object is due: retention, dedup expiry, forwarding. */
+  private nextDueAt(): number | null {
+    const candidates: number[] = [];
+    const oldest = this.log.oldest();
+    if (oldest) {
+      const retainedCount = this.log.lastSeq - oldest.seq + 1;
+      if (retainedCount > this.config.retentionMessages) candidates.push(Date.now() + COUNT_TRIM_DELAY_MS);
+      else candidates.push(oldest.publishedAt + this.config.retentionSeconds * 1000);
+    }
+    const dedup = this.log.nextDedupExpiry();
+    if (dedup !== null) candidates.push(dedup);
+    const forwarding = this.forwarder.nextDueAt();
+    if (forwarding !== null) candidates.push(forwarding);
+    return candidates.length > 0 ? Math.min(...candidates) : null;
+  }
+
+  private startSseKeepAlive(): void {
+    if (this.keepAliveTimer) return;
+    // A timer keeps the object awake, which an open SSE request does anyway.
+    this.keepAliveTimer = setInterval(() => {
+      if (this.fanout.sse.size === 0) {
+        if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+        this.keepAliveTimer = undefined;
+        return;
+      }
+      this.fanout.keepAliveSse();
+    }, SSE_KEEPALIVE_MS);
+  }
+}
