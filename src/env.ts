@@ -11,6 +11,8 @@ export interface Env {
   EDGEPOST_ROOT_KEY_PREVIOUS?: string;
   /** Largest message `data`, in bytes (default 262144, at most 1048576). */
   MAX_MESSAGE_BYTES?: string;
+  /** Publishes per scoped token (wrangler.toml `[[ratelimits]]`); absent means unlimited. */
+  PUBLISH_LIMITER?: RateLimit;
   /** Comma-separated origins allowed by CORS; `*` (the default) allows any. */
   ALLOWED_ORIGINS?: string;
 }

@@ -5,11 +5,13 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
+import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
 import { errorResponse, handleError, notFound } from "./errors";
 import { queueRoutes } from "./queues";
+import { tokenRoutes } from "./tokens";
 import { topicRoutes } from "./topics";
 
 export function createApp(): Hono<AppEnv> {
@@ -17,6 +19,11 @@ export function createApp(): Hono<AppEnv> {
   app.onError(handleError);
   app.notFound(notFound);
 
+  // API responses are JSON for scripts and other origins: no framing, no sniffing, no referrer.
+  app.use(
+    "/v1/*",
+    secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false, xFrameOptions: "DENY" }),
+  );
   app.use(
     "/v1/*",
     cors({
@@ -39,6 +46,7 @@ export function createApp(): Hono<AppEnv> {
   );
   app.use("/v1/*", authenticate);
 
+  app.route("/v1/tokens", tokenRoutes);
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/queues", queueRoutes);
   return app;

@@ -1,15 +1,20 @@
 /**
  * Who is calling. One middleware turns the credential (`Authorization: Bearer <credential>`,
  * or `?token=` for browsers, which cannot set headers on WebSocket or EventSource) into a
- * Principal; routes then ask `authorize` for the operation on a name.
+ * Principal: the root key (may do everything) or a scoped token. Routes then ask `authorize`
+ * for the operation on a name: 401 for no or bad credentials, 403 for out of scope.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import { allows, type Operation } from "../auth/scopes";
+import { verifyToken, type VerifiedToken } from "../auth/tokens";
 import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
 
-export type Operation = "publish" | "subscribe" | "consume" | "admin";
+export type { Operation } from "../auth/scopes";
 
-export type Principal = { kind: "root" };
+export type Principal =
+  | { kind: "root" }
+  | ({ kind: "token" } & VerifiedToken);
 
 export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
 
@@ -26,31 +31,46 @@ async function sameSecret(given: string, expected: string): Promise<boolean> {
 
 export function credentialOf(c: Context): string | null {
   const header = c.req.header("authorization");
-  if (header) {
+  if (header !== undefined) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    return match ? match[1]! : null;
+    if (!match) throw new ApiError(401, "unauthorized", "Authorization header must be `Bearer <key or token>`");
+    return match[1]!;
   }
   return c.req.query("token") ?? null;
 }
 
+export async function principalFor(env: Env, credential: string): Promise<Principal | null> {
+  const rootKey = env.EDGEPOST_ROOT_KEY!;
+  const previous = env.EDGEPOST_ROOT_KEY_PREVIOUS;
+  if ((await sameSecret(credential, rootKey)) || (previous && (await sameSecret(credential, previous)))) return { kind: "root" };
+  const token = await verifyToken(env, credential);
+  return token ? { kind: "token", ...token } : null;
+}
+
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const rootKey = c.env.EDGEPOST_ROOT_KEY;
-  if (!rootKey) {
+  if (!c.env.EDGEPOST_ROOT_KEY) {
+    // Never open by default: a deployment without a key refuses everything.
     throw new ApiError(503, "not_configured", "no root key is set: run `wrangler secret put EDGEPOST_ROOT_KEY` (locally, `npm start` sets dev-root-key)");
   }
   const credential = credentialOf(c);
-  if (!credential) throw new ApiError(401, "unauthorized", "missing credentials: send Authorization: Bearer <key or token>");
-  const previous = c.env.EDGEPOST_ROOT_KEY_PREVIOUS;
-  if ((await sameSecret(credential, rootKey)) || (previous && (await sameSecret(credential, previous)))) {
-    c.set("principal", { kind: "root" });
-    return next();
-  }
-  throw new ApiError(401, "unauthorized", "invalid credentials");
+  if (!credential) throw new ApiError(401, "unauthorized", "missing credentials: send Authorization: Bearer <key or token>, or ?token= from a browser");
+  const principal = await principalFor(c.env, credential);
+  if (!principal) throw new ApiError(401, "unauthorized", "invalid or expired credentials");
+  c.set("principal", principal);
+  return next();
 };
 
-/** Throw 403 unless the principal may perform `operation` on `name`. The root key may do all. */
-export function authorize(c: Context<AppEnv>, _operation: Operation, _name: string): void {
-  const principal = c.get("principal");
-  if (principal.kind === "root") return;
-  throw new ApiError(403, "forbidden", "not allowed");
+export function isAllowed(principal: Principal, operation: Operation, name: string): boolean {
+  return principal.kind === "root" || allows(principal.scopes, operation, name);
+}
+
+/** Throw 403 unless the principal may perform `operation` on `name`. */
+export function authorize(c: Context<AppEnv>, operation: Operation, name: string): void {
+  if (!isAllowed(c.get("principal"), operation, name)) {
+    throw new ApiError(403, "forbidden", `this credential may not ${operation} on ${name}`);
+  }
+}
+
+export function requireRoot(c: Context<AppEnv>): void {
+  if (c.get("principal").kind !== "root") throw new ApiError(403, "forbidden", "only the root key may do this");
 }
