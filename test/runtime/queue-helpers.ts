@@ -1,0 +1,195 @@
+/**
+ * Helpers for the queue runtime tests: typed calls to the queue routes through the real
+ * worker, access to a queue's Durable Object (alarm, storage), and condition polling with
+ * explicit timeouts.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import type { Env } from "../../src/env";
+import { api, json } from "./helpers";
+
+/** Short leases and backoff so expiry and retries happen within a test (backoff.ts ranges). */
+export const FAST = {
+  visibilityTimeoutSeconds: 1,
+  backoff: { minSeconds: 0.1, maxSeconds: 0.4 },
+} as const;
+
+export interface QueueConfigBody {
+  visibilityTimeoutSeconds?: number;
+  maxAttempts?: number;
+  deadLetterQueue?: string | null;
+  retentionSeconds?: number;
+  dedupWindowSeconds?: number;
+  backoff?: { minSeconds: number; maxSeconds: number };
+}
+
+export interface QueueConfig extends Required<QueueConfigBody> {
+  name: string;
+  deadLetterQueue: string | null;
+}
+
+export interface LeasedMessage {
+  seq: number;
+  id: string;
+  data: unknown;
+  attributes: Record<string, string>;
+  publishedAt: number;
+  attempt: number;
+  leaseId: string;
+  leaseExpiresAt: number;
+}
+
+export interface LeaseResult {
+  leaseId: string;
+  ok: boolean;
+  status: "acked" | "nacked" | "extended" | "stale";
+  deadLettered?: true;
+}
+
+export interface EnqueueResult {
+  seq: number;
+  id: string;
+  duplicate?: true;
+}
+
+export interface QueueStats {
+  name: string;
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  oldestAgeSeconds: number;
+  consumers: number;
+  deadLettered: number;
+  deadLetterPending: number;
+  redeliveries: number;
+  acked: number;
+  enqueued: number;
+  lastSeq: number;
+  config: QueueConfig;
+}
+
+export interface QueueMessageBody {
+  data: unknown;
+  id?: string;
+  attributes?: Record<string, string>;
+  delaySeconds?: number;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string };
+}
+
+const bindings = env as unknown as Env;
+
+/** The queue's Durable Object stub, for alarms, eviction and storage inspection. */
+export function queueStub(name: string): DurableObjectStub {
+  return bindings.QUEUE.getByName(name) as unknown as DurableObjectStub;
+}
+
+/** Fail with the response body in the message when the status is not the expected one. */
+export async function expectStatus(response: Response, status: number, what: string): Promise<void> {
+  if (response.status !== status) throw new Error(`${what}: expected ${status}, got ${response.status}: ${await response.text()}`);
+}
+
+export async function configureQueue(name: string, config: QueueConfigBody): Promise<QueueConfig> {
+  const response = await api(`/v1/queues/${name}`, { method: "PUT", body: config });
+  await expectStatus(response, 200, `configure ${name}`);
+  return json<QueueConfig>(response);
+}
+
+export async function enqueue(name: string, message: QueueMessageBody): Promise<EnqueueResult> {
+  const response = await api(`/v1/queues/${name}/messages`, { body: message });
+  await expectStatus(response, 201, `enqueue to ${name}`);
+  return json<EnqueueResult>(response);
+}
+
+export async function enqueueBatch(name: string, messages: QueueMessageBody[]): Promise<EnqueueResult[]> {
+  const response = await api(`/v1/queues/${name}/messages`, { body: { messages } });
+  await expectStatus(response, 201, `enqueue batch to ${name}`);
+  return (await json<{ messages: EnqueueResult[] }>(response)).messages;
+}
+
+export async function pull(name: string, options: { max?: number; visibilityTimeoutSeconds?: number } = {}): Promise<LeasedMessage[]> {
+  const response = await api(`/v1/queues/${name}/pull`, { body: options });
+  await expectStatus(response, 200, `pull from ${name}`);
+  return (await json<{ messages: LeasedMessage[] }>(response)).messages;
+}
+
+async function leaseOp(name: string, op: "ack" | "nack" | "extend", body: Record<string, unknown>): Promise<LeaseResult[]> {
+  const response = await api(`/v1/queues/${name}/${op}`, { body });
+  await expectStatus(response, 200, `${op} on ${name}`);
+  return (await json<{ results: LeaseResult[] }>(response)).results;
+}
+
+export const ack = (name: string, leaseIds: string[]) => leaseOp(name, "ack", { leaseIds });
+
+export const nack = (name: string, leaseIds: string[], delaySeconds?: number) =>
+  leaseOp(name, "nack", delaySeconds === undefined ? { leaseIds } : { leaseIds, delaySeconds });
+
+export const extend = (name: string, leaseIds: string[], visibilityTimeoutSeconds: number) => leaseOp(name, "extend", { leaseIds, visibilityTimeoutSeconds });
+
+export async function stats(name: string): Promise<QueueStats> {
+  const response = await api(`/v1/queues/${name}`);
+  await expectStatus(response, 200, `stats of ${name}`);
+  return json<QueueStats>(response);
+}
+
+export async function expectError(response: Response, status: number, code: string): Promise<ErrorBody> {
+  await expectStatus(response, status, `expected error ${code}`);
+  const body = await json<ErrorBody>(response);
+  expect(body.error.code).toBe(code);
+  expect(typeof body.error.message).toBe("string");
+  expect(body.error.message.length).toBeGreaterThan(0);
+  return body;
+}
+
+/** The queue object's platform alarm (ms since epoch), or null when none is set. */
+export function alarmOf(name: string): Promise<number | null> {
+  return runInDurableObject(queueStub(name), (_instance, state) => state.storage.getAlarm());
+}
+
+/** Run the queue's alarm now, if one is set (the platform may also have run it already). */
+export function runAlarm(name: string): Promise<boolean> {
+  return runDurableObjectAlarm(queueStub(name));
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Poll `probe` until it returns a value that is not undefined, or fail after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 5000, intervalMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/**
+ * Pull until something comes back, running the queue's alarm before each try so expired
+ * leases are retired without waiting for the platform's own alarm timing.
+ */
+export function pullEventually(name: string, what: string, options: { max?: number; timeoutMs?: number; runAlarms?: boolean } = {}): Promise<LeasedMessage[]> {
+  return eventually(
+    async () => {
+      if (options.runAlarms !== false) await runAlarm(name);
+      const messages = await pull(name, { max: options.max ?? 10 });
+      return messages.length > 0 ? messages : undefined;
+    },
+    what,
+    options.timeoutMs ?? 5000,
+  );
+}
+
+/** Raw rows of the queue's messages table, read inside the object (for state the API hides). */
+export function storedMessages(name: string): Promise<{ seq: number; id: string; attempt: number; visible_at: number; lease_id: string | null; state: number }[]> {
+  return runInDurableObject(queueStub(name), (_instance, state) =>
+    state.storage.sql
+      .exec<{ seq: number; id: string; attempt: number; visible_at: number; lease_id: string | null; state: number }>(
+        "SELECT seq, id, attempt, visible_at, lease_id, state FROM messages ORDER BY seq",
+      )
+      .toArray(),
+  );
+}
