@@ -10,6 +10,7 @@ import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
 import { errorResponse, handleError, notFound } from "./errors";
+import { openApiDocument } from "./openapi";
 import { queueRoutes } from "./queues";
 import { tokenRoutes } from "./tokens";
 import { topicRoutes } from "./topics";
@@ -44,6 +45,8 @@ export function createApp(): Hono<AppEnv> {
       onError: (c) => errorResponse(c, new ApiError(413, "payload_too_large", `request body over ${MAX_REQUEST_BYTES} bytes`)),
     }),
   );
+  // The API description is public: it holds nothing a client could not learn from errors.
+  app.get("/v1/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
   app.use("/v1/*", authenticate);
 
   app.route("/v1/tokens", tokenRoutes);

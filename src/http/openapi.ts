@@ -1,0 +1,112 @@
+/**
+ * `GET /v1/openapi.json`: the OpenAPI 3.1 document of the HTTP API, generated from the same
+ * Zod schemas the routes validate with (zod's own JSON Schema output), so it cannot drift from
+ * what the worker accepts.
+ */
+import { z } from "zod";
+import { Scopes } from "../auth/scopes";
+import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
+import * as S from "../protocol/schemas";
+
+type Schema = Record<string, unknown>;
+
+const input = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Schema;
+const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as Schema;
+
+const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
+const Leased = S.StoredMessage.extend({ attempt: z.number().int(), leaseId: z.string(), leaseExpiresAt: z.number().int() });
+const LeaseResults = z.object({
+  results: z.array(z.object({ leaseId: z.string(), ok: z.boolean(), status: z.enum(["acked", "nacked", "extended", "stale"]), deadLettered: z.literal(true).optional() })),
+});
+const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
+
+function json(schema: Schema, description = "OK") {
+  return { description, content: { "application/json": { schema } } };
+}
+
+const errors = {
+  "400": json(output(ErrorBody), "Bad input"),
+  "401": json(output(ErrorBody), "Missing or invalid credentials"),
+  "403": json(output(ErrorBody), "Out of scope"),
+  "413": json(output(ErrorBody), "Too large"),
+};
+
+function op(summary: string, opts: { body?: Schema; query?: [string, string][]; responses: Record<string, unknown>; params: string[] }) {
+  const parameters = [
+    ...opts.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" } })),
+    ...(opts.query ?? []).map(([name, description]) => ({ name, in: "query", required: false, description, schema: { type: "string" } })),
+  ];
+  return {
+    summary,
+    parameters,
+    ...(opts.body ? { requestBody: { required: true, content: { "application/json": { schema: opts.body } } } } : {}),
+    responses: { ...opts.responses, ...errors },
+  };
+}
+
+function publishBody(item: z.ZodType): Schema {
+  return { oneOf: [input(item), input(S.batchOf(item))] };
+}
+
+const publishResponses = {
+  "201": json({ oneOf: [output(S.PublishResult), output(z.object({ messages: z.array(S.PublishResult) }))] }, "Stored"),
+  "200": json(output(S.PublishResult), "Duplicate id within the dedup window: nothing stored"),
+};
+
+export function openApiDocument(serverUrl: string): Schema {
+  const T = ["topic"];
+  const Q = ["queue"];
+  return {
+    openapi: "3.1.0",
+    info: { title: "edgepost", version: "1", description: "Durable pub/sub topics and work queues on Cloudflare Workers." },
+    servers: [{ url: serverUrl }],
+    security: [{ bearer: [] }],
+    components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Root key or scoped token" } } },
+    paths: {
+      "/v1/tokens": { post: op("Mint a scoped token (root key only)", { params: [], body: input(TokenInput), responses: { "201": json({ type: "object", properties: { token: { type: "string" }, expiresAt: { type: "integer" } } }) } }) },
+      "/v1/topics/{topic}": {
+        get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
+        put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),
+      },
+      "/v1/topics/{topic}/messages": {
+        post: op("Publish one message or a batch", { params: T, body: publishBody(S.TopicMessageInput), responses: publishResponses }),
+        get: op("Read the retained log", {
+          params: T,
+          query: [["after", "seq to read after (default 0)"], ["limit", "1-1000, default 100"]],
+          responses: { "200": json(output(z.object({ messages: z.array(S.StoredMessage), lastSeq: z.number().int() }))) },
+        }),
+      },
+      "/v1/topics/{topic}/subscribe": {
+        get: op("Subscribe: WebSocket upgrade, or SSE with Accept: text/event-stream", {
+          params: T,
+          query: [["after", "replay messages with seq > after first"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}" }, "200": { description: "SSE stream (event id = seq)" } },
+        }),
+      },
+      "/v1/topics/{topic}/subscriptions/{queue}": {
+        put: op("Bind a queue to the topic", { params: ["topic", "queue"], body: input(z.object({ filter: S.Attributes.optional() })), responses: { "200": json({ type: "object" }) } }),
+        delete: op("Unbind a queue", { params: ["topic", "queue"], responses: { "200": json({ type: "object" }) } }),
+      },
+      "/v1/queues/{queue}": {
+        get: op("Queue stats", { params: Q, responses: { "200": json({ type: "object" }) } }),
+        put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+      },
+      "/v1/queues/{queue}/messages": {
+        post: op("Enqueue one message or a batch", { params: Q, body: publishBody(S.QueueMessageInput), responses: publishResponses }),
+        delete: op("Purge the queue", { params: Q, responses: { "200": json({ type: "object", properties: { purged: { type: "integer" } } }) } }),
+      },
+      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(Leased) }))) } }) },
+      "/v1/queues/{queue}/ack": { post: op("Ack leases", { params: Q, body: input(S.AckInput), responses: { "200": json(output(LeaseResults)) } }) },
+      "/v1/queues/{queue}/nack": { post: op("Nack leases", { params: Q, body: input(S.NackInput), responses: { "200": json(output(LeaseResults)) } }) },
+      "/v1/queues/{queue}/extend": { post: op("Extend leases", { params: Q, body: input(S.ExtendInput), responses: { "200": json(output(LeaseResults)) } }) },
+      "/v1/queues/{queue}/redrive": { post: op("Move messages back to their source queue", { params: Q, body: input(S.RedriveInput), responses: { "200": json({ type: "object" }) } }) },
+      "/v1/queues/{queue}/consume": {
+        get: op("Consume over WebSocket with prefetch", {
+          params: Q,
+          query: [["prefetch", "1-1000, default 10"], ["visibilityTimeoutSeconds", "lease length"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: server pushes {type: message, ...}; client sends {type: ack|nack|extend, leaseId}" } },
+        }),
+      },
+    },
+  };
+}
