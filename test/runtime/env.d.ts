@@ -1,4 +1,5 @@
 // Types `env` from "cloudflare:test" / "cloudflare:workers" as the worker's own Env.
+type EdgepostEnv = import("../../src/env").Env;
 declare namespace Cloudflare {
-  interface Env extends import("../../src/env").Env {}
+  interface Env extends EdgepostEnv {}
 }
