@@ -14,6 +14,7 @@ export type ErrorCode =
   | "conflict"
   | "rate_limited"
   | "not_configured"
+  | "at_capacity"
   | "websocket_required"
   | "internal_error";
 

@@ -43,3 +43,10 @@ export const DEFAULT_PREFETCH = 10;
 
 /** Bytes a single WebSocket or SSE stream may have queued before it is cut off as too slow. */
 export const MAX_BUFFERED_BYTES_PER_SUBSCRIBER = 4 * MIB;
+
+/** Sockets (subscribers plus consumers) one object accepts; the platform's cap is 32,768. */
+export const MAX_SOCKETS_PER_OBJECT = 10_000;
+/** Frames a client may send per second on one socket before it is closed (4429). */
+export const MAX_FRAMES_PER_SECOND = 200;
+/** Largest client frame accepted, in characters. */
+export const MAX_CLIENT_FRAME_CHARS = 8 * 1024;
