@@ -1,0 +1,122 @@
+#!/usr/bin/env node
+/**
+ * Serve the bundled worker (dist/index.js, from `npm run build`) on local workerd through
+ * Miniflare's programmatic API: no wrangler dev proxy in front, so end-to-end tests and
+ * benchmarks talk to the worker itself.
+ *
+ *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir>] [--root-key <key>]
+ *
+ * Options fall back to environment variables: PORT, HOST, EDGEPOST_PERSIST_DIR,
+ * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. Without `--persist` the state lives in a
+ * temporary directory and is gone when the server stops.
+ *
+ * Bindings, Durable Object classes (SQLite-backed per the migrations), vars and the
+ * compatibility date come from wrangler.toml. When ready it prints exactly one line:
+ *   edgepost listening on http://127.0.0.1:<port>
+ * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits.
+ */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { experimental_readRawConfig } from "wrangler";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+function fail(message) {
+  process.stderr.write(`serve: ${message}\n`);
+  process.exit(2);
+}
+
+function readOptions() {
+  const { values } = parseArgs({
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      persist: { type: "string" },
+      "root-key": { type: "string" },
+      script: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js]\n");
+    process.exit(0);
+  }
+  const portText = values.port ?? process.env.PORT ?? "8787";
+  const port = Number(portText);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port: ${portText}`);
+  const persist = values.persist ?? process.env.EDGEPOST_PERSIST_DIR;
+  return {
+    port,
+    host: values.host ?? process.env.HOST ?? "127.0.0.1",
+    persist: persist ? path.resolve(persist) : undefined,
+    rootKey: values["root-key"] ?? process.env.EDGEPOST_ROOT_KEY ?? "dev-root-key",
+    script: path.resolve(root, values.script ?? "dist/index.js"),
+  };
+}
+
+/** The parts of wrangler.toml Miniflare needs: compatibility, Durable Objects, vars. */
+function readWranglerConfig() {
+  const { rawConfig } = experimental_readRawConfig({ config: path.join(root, "wrangler.toml") });
+  if (!rawConfig.compatibility_date) fail("wrangler.toml has no compatibility_date");
+  const sqliteClasses = new Set((rawConfig.migrations ?? []).flatMap((migration) => migration.new_sqlite_classes ?? []));
+  const durableObjects = {};
+  for (const binding of rawConfig.durable_objects?.bindings ?? []) {
+    durableObjects[binding.name] = { className: binding.class_name, useSQLite: sqliteClasses.has(binding.class_name) };
+  }
+  return {
+    compatibilityDate: rawConfig.compatibility_date,
+    compatibilityFlags: rawConfig.compatibility_flags ?? [],
+    durableObjects,
+    vars: rawConfig.vars ?? {},
+  };
+}
+
+async function main() {
+  const options = readOptions();
+  if (!existsSync(options.script)) fail(`${path.relative(process.cwd(), options.script)} not found: run \`npm run build\` first`);
+  const config = readWranglerConfig();
+
+  const miniflare = new Miniflare(
+    convertV4MiniflareOptions({
+      modules: true,
+      scriptPath: options.script,
+      modulesRoot: path.dirname(options.script),
+      compatibilityDate: config.compatibilityDate,
+      compatibilityFlags: config.compatibilityFlags,
+      durableObjects: config.durableObjects,
+      bindings: { ...config.vars, EDGEPOST_ROOT_KEY: options.rootKey },
+      resourcePersistencePath: options.persist,
+      host: options.host,
+      port: options.port,
+      // The placeholder `Request.cf`: no fetch of the real one from the network at startup.
+      cf: false,
+      // Warnings and errors (including uncaught errors in the worker) go to stderr.
+      log: new Log(LogLevel.WARN),
+    }),
+  );
+
+  let stopping = false;
+  const stop = async (signal) => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await miniflare.dispose();
+    } finally {
+      process.exit(signal === "SIGINT" ? 130 : 0);
+    }
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+
+  const url = await miniflare.ready;
+  process.stdout.write(`edgepost listening on ${url.origin}\n`);
+}
+
+main().catch((error) => {
+  process.stderr.write(`serve: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

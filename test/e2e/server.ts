@@ -1,0 +1,188 @@
+/**
+ * The server under test: scripts/serve.mjs (the bundled worker on workerd through Miniflare)
+ * as a child process. It runs in its own process group so that stopping it also stops the
+ * workerd it spawned, even when Node exits first (TOOLCHAIN.md, "Processes"). Every server
+ * started here is tracked, and `stopAllServers` (afterAll) and a last-resort exit hook kill
+ * the groups that are left, so a failing test cannot leave workerd holding a port or CI hanging.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { withTimeout } from "./wait";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const serveScript = path.join(repoRoot, "scripts/serve.mjs");
+
+export const ROOT_KEY = "e2e-root-key";
+const READY_LINE = /^edgepost listening on (http:\/\/\S+)$/m;
+const READY_TIMEOUT_MS = 30_000;
+const STOP_GRACE_MS = 5_000;
+/** Keep the tail of the server's output for error messages. */
+const OUTPUT_TAIL_CHARS = 4_000;
+
+const running = new Set<ServerProcess>();
+
+/** Send `signal` to the whole process group led by `pid`; a group already gone is fine. */
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+  }
+}
+
+// Last resort if a test process exits without afterAll (crash, worker teardown): no strays.
+process.on("exit", () => {
+  for (const server of running) signalGroup(server.pid, "SIGKILL");
+});
+
+/** One running serve.mjs process group. */
+class ServerProcess {
+  private output = "";
+  readonly exited: Promise<number | null>;
+
+  constructor(private readonly child: ChildProcess) {
+    const keep = (chunk: Buffer) => {
+      this.output = (this.output + chunk.toString("utf8")).slice(-OUTPUT_TAIL_CHARS);
+    };
+    // Always drain both pipes: a full pipe would block the server.
+    child.stdout!.on("data", keep);
+    child.stderr!.on("data", keep);
+    this.exited = new Promise((resolve) => child.once("exit", (code, signal) => resolve(code ?? (signal ? -1 : null))));
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get outputTail(): string {
+    return this.output.trim() || "(no output)";
+  }
+
+  /** The URL from the ready line; fails with the server's output if it exits or stalls first. */
+  async ready(): Promise<string> {
+    const child = this.child;
+    let onData: ((chunk: Buffer) => void) | undefined;
+    let stdout = "";
+    const announced = new Promise<string>((resolve, reject) => {
+      onData = (chunk) => {
+        stdout += chunk.toString("utf8");
+        const match = READY_LINE.exec(stdout);
+        if (match) resolve(match[1]!);
+      };
+      child.stdout!.on("data", onData);
+      void this.exited.then((code) => reject(new Error(`serve.mjs exited with ${code} before it was ready:\n${this.outputTail}`)));
+    });
+    try {
+      return await withTimeout(announced, READY_TIMEOUT_MS, () => `serve.mjs did not print its ready line:\n${this.outputTail}`);
+    } finally {
+      if (onData) child.stdout!.off("data", onData);
+    }
+  }
+
+  /** SIGTERM to the group (SIGKILL with `hard`), SIGKILL after the grace period, then reap. */
+  async stop(hard: boolean): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      signalGroup(this.pid, hard ? "SIGKILL" : "SIGTERM");
+      const exitedInTime = await Promise.race([
+        this.exited.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), STOP_GRACE_MS).unref()),
+      ]);
+      if (!exitedInTime) signalGroup(this.pid, "SIGKILL");
+      await this.exited;
+    }
+    // Whatever is left in the group (a workerd that outlived Node) goes too.
+    signalGroup(this.pid, "SIGKILL");
+    running.delete(this);
+  }
+}
+
+export interface StartOptions {
+  /** State directory; a fresh temporary one by default (removed by `dispose`). */
+  persistDir?: string;
+}
+
+/**
+ * A served edgepost with persisted state. `restart` stops the process and starts a new one on
+ * the same state directory; the port may change (`url` follows it).
+ */
+export class EdgepostServer {
+  private process: ServerProcess | null = null;
+  private currentUrl: string | null = null;
+
+  private constructor(
+    readonly persistDir: string,
+    private readonly ownsPersistDir: boolean,
+  ) {}
+
+  static async start(options: StartOptions = {}): Promise<EdgepostServer> {
+    const persistDir = options.persistDir ?? (await mkdtemp(path.join(tmpdir(), "edgepost-e2e-")));
+    const server = new EdgepostServer(persistDir, options.persistDir === undefined);
+    await server.launch();
+    return server;
+  }
+
+  get url(): string {
+    if (!this.currentUrl) throw new Error("the server is not running");
+    return this.currentUrl;
+  }
+
+  /** `ws://` form of `url`, for WebSocket clients. */
+  get wsUrl(): string {
+    return this.url.replace(/^http/, "ws");
+  }
+
+  get pid(): number | null {
+    return this.process?.pid ?? null;
+  }
+
+  /** Stop gracefully (SIGTERM), or crash it with `{ hard: true }` (SIGKILL to the group). */
+  async stop(options: { hard?: boolean } = {}): Promise<void> {
+    const current = this.process;
+    this.process = null;
+    this.currentUrl = null;
+    if (current) await current.stop(options.hard ?? false);
+  }
+
+  async restart(options: { hard?: boolean } = {}): Promise<void> {
+    await this.stop(options);
+    await this.launch();
+  }
+
+  /** Stop and remove the state directory if this harness created it. */
+  async dispose(): Promise<void> {
+    await this.stop();
+    if (this.ownsPersistDir) await rm(this.persistDir, { recursive: true, force: true });
+  }
+
+  private async launch(): Promise<void> {
+    if (this.process) throw new Error("already running");
+    // Port 0: the server binds a free port itself and announces it, so no port can be taken
+    // between choosing and binding it.
+    const child = spawn(process.execPath, [serveScript, "--port", "0", "--persist", this.persistDir, "--root-key", ROOT_KEY], {
+      cwd: repoRoot,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    if (child.pid === undefined) {
+      const error = await new Promise<Error>((resolve) => child.once("error", resolve));
+      throw new Error(`could not start serve.mjs: ${error.message}`);
+    }
+    const server = new ServerProcess(child);
+    running.add(server);
+    try {
+      this.currentUrl = await server.ready();
+      this.process = server;
+    } catch (error) {
+      await server.stop(true);
+      throw error;
+    }
+  }
+}
+
+/** Stop every server this process started; for afterAll, so failures never leave strays. */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map((server) => server.stop(false)));
+}
