@@ -1,3 +1,4 @@
+import type { DirectoryObject } from "./directory/directory-object";
 import type { QueueObject } from "./queue/queue-object";
 import type { TopicObject } from "./topic/topic-object";
 
@@ -5,6 +6,8 @@ import type { TopicObject } from "./topic/topic-object";
 export interface Env {
   TOPIC: DurableObjectNamespace<TopicObject>;
   QUEUE: DurableObjectNamespace<QueueObject>;
+  /** The list of names that exist (one object, written once per topic or queue). */
+  DIRECTORY: DurableObjectNamespace<DirectoryObject>;
   /** Secret: may do everything. Without it a deployed worker refuses every request (503). */
   EDGEPOST_ROOT_KEY?: string;
   /** Secret: the key being rotated out, still accepted during the grace period. */

@@ -6,5 +6,6 @@ import { createApp } from "./http/app";
 
 export { TopicObject } from "./topic/topic-object";
 export { QueueObject } from "./queue/queue-object";
+export { DirectoryObject } from "./directory/directory-object";
 
 export default createApp();

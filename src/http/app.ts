@@ -9,6 +9,7 @@ import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
+import { directoryRoutes } from "./directory";
 import { errorResponse, handleError, notFound } from "./errors";
 import { openApiDocument } from "./openapi";
 import { queueRoutes } from "./queues";
@@ -49,6 +50,7 @@ export function createApp(): Hono<AppEnv> {
   app.get("/v1/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)));
   app.use("/v1/*", authenticate);
 
+  app.route("/v1", directoryRoutes);
   app.route("/v1/tokens", tokenRoutes);
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/queues", queueRoutes);

@@ -11,6 +11,7 @@ import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigInput } from "../protocol/schemas";
 import { migrate } from "../storage/migrations";
+import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
@@ -50,6 +51,7 @@ export class QueueObject extends DurableObject<Env> {
   private config: QueueConfig;
   private readonly consumers: Consumers;
   private readonly alarms: AlarmScheduler;
+  private readonly registration: Registration;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -59,6 +61,7 @@ export class QueueObject extends DurableObject<Env> {
     this.config = loadQueueConfig(ctx.storage.sql, this.name);
     this.consumers = new Consumers(ctx);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    this.registration = new Registration(ctx, env, "queue", () => this.name);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -80,6 +83,7 @@ export class QueueObject extends DurableObject<Env> {
   async configure(update: QueueConfigInput): Promise<Outcome<QueueConfig>> {
     if (update.deadLetterQueue === this.name) return fail(400, "invalid_request", "a queue cannot be its own dead-letter queue");
     this.config = saveQueueConfig(this.ctx.storage.sql, this.config, update);
+    this.registration.ensure();
     await this.alarms.rearm();
     return { ok: true, value: this.config };
   }
@@ -89,6 +93,7 @@ export class QueueObject extends DurableObject<Env> {
   async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
     const now = Date.now();
     const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
+    this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
     return results;
@@ -98,6 +103,7 @@ export class QueueObject extends DurableObject<Env> {
   async transfer(messages: TransferredMessage[]): Promise<number> {
     const now = Date.now();
     const stored = this.store.transfer(messages, now, this.config.dedupWindowSeconds * 1000);
+    this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
     return stored;

@@ -11,6 +11,7 @@ import type { Env } from "../env";
 import { CloseCode, type MessageRow, type PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { migrate } from "../storage/migrations";
+import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadTopicConfig, saveTopicConfig } from "./config";
 import { Fanout } from "./fanout";
@@ -40,6 +41,7 @@ export class TopicObject extends DurableObject<Env> {
   private readonly fanout: Fanout;
   private readonly forwarder: Forwarder;
   private readonly alarms: AlarmScheduler;
+  private readonly registration: Registration;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -50,6 +52,7 @@ export class TopicObject extends DurableObject<Env> {
     this.fanout = new Fanout(ctx, this.log, () => this.name);
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    this.registration = new Registration(ctx, env, "topic", () => this.name);
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
@@ -66,6 +69,7 @@ export class TopicObject extends DurableObject<Env> {
     const now = Date.now();
     const { results, stored } = this.log.append(messages, now, this.config.dedupWindowSeconds * 1000);
     if (stored.length > 0) {
+      this.registration.ensure();
       this.forwarder.enqueue(stored, now);
       this.fanout.deliver(stored);
       await this.alarms.rearm();
@@ -99,6 +103,7 @@ export class TopicObject extends DurableObject<Env> {
 
   async configure(update: TopicConfigInput): Promise<TopicConfig> {
     this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
+    this.registration.ensure();
     await this.alarms.rearm();
     return this.config;
   }
