@@ -123,6 +123,7 @@ export class JsonSocket<Frame> {
   readonly inbox: Inbox<Frame>;
   private terminated = false;
   private cutAfter = Number.POSITIVE_INFINITY;
+  private readonly listeners: Array<(frame: Frame) => void> = [];
 
   private constructor(
     private readonly socket: WebSocket,
@@ -132,7 +133,9 @@ export class JsonSocket<Frame> {
     socket.on("message", (data, isBinary) => {
       if (this.terminated) return;
       if (isBinary) return this.inbox.end("received a binary frame");
-      this.inbox.push(JSON.parse(data.toString()) as Frame);
+      const frame = JSON.parse(data.toString()) as Frame;
+      this.inbox.push(frame);
+      for (const listener of this.listeners) listener(frame);
       if (this.inbox.items.length >= this.cutAfter) this.terminate();
     });
     socket.on("close", (code, reason) => this.inbox.end(`closed ${code} ${reason.toString()}`));
@@ -156,6 +159,11 @@ export class JsonSocket<Frame> {
     });
     await withTimeout(opened, OPEN_TIMEOUT_MS, () => `${label}: WebSocket did not open`);
     return client;
+  }
+
+  /** Call `listener` with every frame as it arrives (after it is in the inbox). */
+  onFrame(listener: (frame: Frame) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Cut the connection right after the `count`-th frame: nothing after it is seen. */
