@@ -5,6 +5,7 @@
  * benchmarks talk to the worker itself.
  *
  *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir>] [--root-key <key>]
+ *                          [--exit-with-stdin]
  *
  * Options fall back to environment variables: PORT, HOST, EDGEPOST_PERSIST_DIR,
  * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. Without `--persist` the state lives in a
@@ -13,7 +14,9 @@
  * Bindings, Durable Object classes (SQLite-backed per the migrations), vars and the
  * compatibility date come from wrangler.toml. When ready it prints exactly one line:
  *   edgepost listening on http://127.0.0.1:<port>
- * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits.
+ * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits. With
+ * `--exit-with-stdin` it also stops when its stdin closes: a parent that holds the other end of
+ * a pipe (a test harness) cannot leave the server behind, even if it is killed itself.
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -37,12 +40,13 @@ function readOptions() {
       persist: { type: "string" },
       "root-key": { type: "string" },
       script: { type: "string" },
+      "exit-with-stdin": { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js]\n");
+    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js] [--exit-with-stdin]\n");
     process.exit(0);
   }
   const portText = values.port ?? process.env.PORT ?? "8787";
@@ -55,6 +59,7 @@ function readOptions() {
     persist: persist ? path.resolve(persist) : undefined,
     rootKey: values["root-key"] ?? process.env.EDGEPOST_ROOT_KEY ?? "dev-root-key",
     script: path.resolve(root, values.script ?? "dist/index.js"),
+    exitWithStdin: values["exit-with-stdin"] ?? false,
   };
 }
 
@@ -100,19 +105,31 @@ async function main() {
   );
 
   let stopping = false;
-  const stop = async (signal) => {
+  const stop = async (reason) => {
     if (stopping) return;
     stopping = true;
     try {
       await miniflare.dispose();
     } finally {
-      process.exit(signal === "SIGINT" ? 130 : 0);
+      process.exit(reason === "SIGINT" ? 130 : 0);
     }
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  if (options.exitWithStdin) {
+    process.stdin.on("end", () => void stop("stdin closed"));
+    process.stdin.on("error", () => void stop("stdin closed"));
+    process.stdin.resume();
+  }
 
-  const url = await miniflare.ready;
+  let url;
+  try {
+    url = await miniflare.ready;
+  } catch (error) {
+    // Told to stop while starting: `stop` is disposing and will exit.
+    if (stopping) return;
+    throw error;
+  }
   process.stdout.write(`edgepost listening on ${url.origin}\n`);
 }
 

@@ -161,10 +161,13 @@ export class EdgepostServer {
     if (this.process) throw new Error("already running");
     // Port 0: the server binds a free port itself and announces it, so no port can be taken
     // between choosing and binding it.
-    const child = spawn(process.execPath, [serveScript, "--port", "0", "--persist", this.persistDir, "--root-key", ROOT_KEY], {
+    // `--exit-with-stdin`: should this test process die without cleaning up, the server
+    // sees its stdin pipe close and stops itself.
+    const args = [serveScript, "--port", "0", "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
+      stdio: ["pipe", "pipe", "pipe"],
     });
     if (child.pid === undefined) {
       const error = await new Promise<Error>((resolve) => child.once("error", resolve));
