@@ -11,7 +11,7 @@
  * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. Without `--persist` the state lives in a
  * temporary directory and is gone when the server stops.
  *
- * Bindings, Durable Object classes (SQLite-backed per the migrations), vars and the
+ * Bindings (Durable Objects, SQLite-backed per the migrations; rate limiters; vars) and the
  * compatibility date come from wrangler.toml. When ready it prints exactly one line:
  *   edgepost listening on http://127.0.0.1:<port>
  * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits. With
@@ -23,7 +23,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { experimental_readRawConfig } from "wrangler";
+import { unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -63,37 +63,32 @@ function readOptions() {
   };
 }
 
-/** The parts of wrangler.toml Miniflare needs: compatibility, Durable Objects, vars. */
-function readWranglerConfig() {
-  const { rawConfig } = experimental_readRawConfig({ config: path.join(root, "wrangler.toml") });
-  if (!rawConfig.compatibility_date) fail("wrangler.toml has no compatibility_date");
-  const sqliteClasses = new Set((rawConfig.migrations ?? []).flatMap((migration) => migration.new_sqlite_classes ?? []));
-  const durableObjects = {};
-  for (const binding of rawConfig.durable_objects?.bindings ?? []) {
-    durableObjects[binding.name] = { className: binding.class_name, useSQLite: sqliteClasses.has(binding.class_name) };
-  }
-  return {
-    compatibilityDate: rawConfig.compatibility_date,
-    compatibilityFlags: rawConfig.compatibility_flags ?? [],
-    durableObjects,
-    vars: rawConfig.vars ?? {},
-  };
+/**
+ * The worker's bindings and compatibility settings from wrangler.toml, converted by wrangler
+ * itself (the same conversion `wrangler dev` uses): Durable Objects with SQLite per the
+ * migrations, rate limiters, vars, compatibility date and flags.
+ */
+function readWorkerOptions() {
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
+  if (!workerOptions.compatibilityDate) fail("wrangler.toml has no compatibility_date");
+  // The bundle is one self-contained module: no rules for finding others (and Miniflare 5's
+  // v4 converter refuses them).
+  const { modulesRules: _unused, ...rest } = workerOptions;
+  return rest;
 }
 
 async function main() {
   const options = readOptions();
   if (!existsSync(options.script)) fail(`${path.relative(process.cwd(), options.script)} not found: run \`npm run build\` first`);
-  const config = readWranglerConfig();
+  const worker = readWorkerOptions();
 
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
+      ...worker,
+      rootPath: root,
       modules: true,
       scriptPath: options.script,
-      modulesRoot: path.dirname(options.script),
-      compatibilityDate: config.compatibilityDate,
-      compatibilityFlags: config.compatibilityFlags,
-      durableObjects: config.durableObjects,
-      bindings: { ...config.vars, EDGEPOST_ROOT_KEY: options.rootKey },
+      bindings: { ...worker.bindings, EDGEPOST_ROOT_KEY: options.rootKey },
       resourcePersistencePath: options.persist,
       host: options.host,
       port: options.port,
