@@ -180,9 +180,12 @@ export class QueueObject extends DurableObject<Env> {
   async redrive(to: string | null, max: number): Promise<Outcome<{ moved: number; skipped: number }>> {
     let moved = 0;
     let skipped = 0;
+    // Skipped messages go back to deliverable: the cursor keeps them from being taken again.
+    let afterSeq = 0;
     while (moved + skipped < max) {
-      const rows = this.store.takeForRedrive(Math.min(REDRIVE_BATCH, max - moved - skipped));
+      const rows = this.store.takeForRedrive(Math.min(REDRIVE_BATCH, max - moved - skipped), afterSeq);
       if (rows.length === 0) break;
+      afterSeq = rows[rows.length - 1]!.seq;
       const byTarget = new Map<string, typeof rows>();
       const stay: number[] = [];
       for (const row of rows) {
@@ -213,7 +216,6 @@ export class QueueObject extends DurableObject<Env> {
         );
         moved += batch.length;
       }
-      if (stay.length === rows.length) break;
     }
     return { ok: true, value: { moved, skipped } };
   }

@@ -311,12 +311,16 @@ export class QueueStore {
     this.bump("deadLettered", seqs.length);
   }
 
-  /** Mark up to `limit` unleased messages as leaving by redrive; returns them. */
-  takeForRedrive(limit: number): (DeadRow & { source: string | null })[] {
+  /**
+   * Mark up to `limit` unleased messages with seq > `afterSeq` as leaving by redrive; returns
+   * them oldest first. The cursor lets a redrive step past messages it skipped.
+   */
+  takeForRedrive(limit: number, afterSeq: number): (DeadRow & { source: string | null })[] {
     const rows = this.sql
       .exec<DeadRow & { source: string | null } & Record<string, SqlStorageValue>>(
-        "UPDATE messages SET state = ? WHERE seq IN (SELECT seq FROM messages WHERE lease_id IS NULL AND state = ? ORDER BY seq LIMIT ?) RETURNING seq, id, data, attributes, source",
+        "UPDATE messages SET state = ? WHERE seq IN (SELECT seq FROM messages WHERE seq > ? AND lease_id IS NULL AND state = ? ORDER BY seq LIMIT ?) RETURNING seq, id, data, attributes, source",
         STATE_REDRIVING,
+        afterSeq,
         STATE_DELIVERABLE,
         limit,
       )

@@ -1,22 +1,8 @@
 /** The queue's alarm: idempotent runs, re-armed after its work throws, armed to the earliest due time. */
-import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { QueueObject } from "../../src/queue/queue-object";
 import { uniqueName } from "./helpers";
-import { alarmOf, configureQueue, enqueue, enqueueBatch, eventually, FAST, nack, pull, pullEventually, queueStub, runAlarm, sleep, stats, storedMessages } from "./queue-helpers";
-
-/** Make the queue's SQLite refuse new messages, as a full or broken target would. */
-function refuseInserts(queue: string): Promise<void> {
-  return runInDurableObject(queueStub(queue), (_instance, state) => {
-    state.storage.sql.exec("CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'queue refuses messages'); END");
-  });
-}
-
-function acceptInserts(queue: string): Promise<void> {
-  return runInDurableObject(queueStub(queue), (_instance, state) => {
-    state.storage.sql.exec("DROP TRIGGER refuse_messages");
-  });
-}
+import { acceptInserts, alarmOf, configureQueue, enqueue, enqueueBatch, eventually, FAST, nack, pull, pullEventually, queueStub, refuseInserts, runAlarm, sleep, stats, storedMessages } from "./queue-helpers";
 
 async function waitPast(at: number, marginMs = 150): Promise<void> {
   const remaining = at + marginMs - Date.now();

@@ -69,43 +69,6 @@ describe("queue dead letters", () => {
     expect((await ack(queue, [message!.leaseId]))[0]!.status).toBe("stale");
   });
 
-  it("redrives dead letters back to their source, where attempts start again at 1", async () => {
-    const queue = uniqueName("redrive");
-    const dlq = `${queue}-dlq`;
-    await configureQueue(queue, { ...FAST, maxAttempts: 1 });
-    await enqueue(queue, { data: "second chance", id: "job-9" });
-    await failDeliveries(queue, 1);
-    // Leave the dead letter on the DLQ, unleased: wait until it has arrived.
-    await eventually(async () => {
-      await runAlarm(queue);
-      return (await stats(dlq)).ready === 1 ? true : undefined;
-    }, "the dead letter to arrive");
-
-    const response = await api(`/v1/queues/${dlq}/redrive`, { body: {} });
-    await expectStatus(response, 200, "redrive");
-    expect(await json(response)).toEqual({ moved: 1, skipped: 0 });
-    expect(await stats(dlq)).toMatchObject({ ready: 0, inFlight: 0, delayed: 0 });
-
-    const [back] = await pull(queue);
-    expect(back).toMatchObject({ id: "job-9", data: "second chance", attempt: 1 });
-    expect((await ack(queue, [back!.leaseId]))[0]!.status).toBe("acked");
-  });
-
-  it("redrives to another queue with `to`, and skips messages with no source", async () => {
-    const dlq = uniqueName("redrive-to-dlq");
-    const target = uniqueName("redrive-target");
-    // Enqueued directly, this message has no source queue to go back to.
-    await enqueue(dlq, { data: "orphan" });
-    const skipped = await api(`/v1/queues/${dlq}/redrive`, { body: {} });
-    expect(await json(skipped)).toEqual({ moved: 0, skipped: 1 });
-    expect((await stats(dlq)).ready).toBe(1);
-
-    const moved = await api(`/v1/queues/${dlq}/redrive`, { body: { to: target } });
-    expect(await json(moved)).toEqual({ moved: 1, skipped: 0 });
-    expect((await pull(target))[0]).toMatchObject({ data: "orphan", attempt: 1 });
-    expect((await stats(dlq)).ready).toBe(0);
-  });
-
   it("keeps retrying when deadLetterQueue is null", async () => {
     const queue = uniqueName("no-dlq");
     const config = await configureQueue(queue, { ...FAST, maxAttempts: 1, deadLetterQueue: null });

@@ -193,3 +193,64 @@ export function storedMessages(name: string): Promise<{ seq: number; id: string;
       .toArray(),
   );
 }
+
+/**
+ * Make the queue's own SQLite refuse new messages (a trigger), as a full or broken target
+ * would: moves into it (dead letters, forwarding) then really fail, with no mock involved.
+ */
+export function refuseInserts(queue: string): Promise<void> {
+  return runInDurableObject(queueStub(queue), (_instance, state) => {
+    state.storage.sql.exec("CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'queue refuses messages'); END");
+  });
+}
+
+export function acceptInserts(queue: string): Promise<void> {
+  return runInDurableObject(queueStub(queue), (_instance, state) => {
+    state.storage.sql.exec("DROP TRIGGER refuse_messages");
+  });
+}
+
+// ---- Topic bindings (topic-to-queue forwarding) ------------------------------------------
+
+export interface TopicMessageBody {
+  data: unknown;
+  id?: string;
+  attributes?: Record<string, string>;
+}
+
+/** The topic's Durable Object stub, for running its forwarding alarm. */
+export function topicStub(name: string): DurableObjectStub {
+  return bindings.TOPIC.getByName(name) as unknown as DurableObjectStub;
+}
+
+/** Publish to a topic, single or batch; returns the topic's {seq, id} per message. */
+export async function publish(topic: string, messages: TopicMessageBody[]): Promise<EnqueueResult[]> {
+  const single = messages.length === 1;
+  const response = await api(`/v1/topics/${topic}/messages`, { body: single ? messages[0] : { messages } });
+  await expectStatus(response, 201, `publish to ${topic}`);
+  return single ? [await json<EnqueueResult>(response)] : (await json<{ messages: EnqueueResult[] }>(response)).messages;
+}
+
+export async function bindQueue(topic: string, queue: string, filter?: Record<string, string>): Promise<{ topic: string; queue: string; fromSeq: number }> {
+  const response = await api(`/v1/topics/${topic}/subscriptions/${queue}`, { method: "PUT", body: filter === undefined ? {} : { filter } });
+  await expectStatus(response, 200, `bind ${queue} to ${topic}`);
+  return json(response);
+}
+
+export function unbindQueue(topic: string, queue: string): Promise<Response> {
+  return api(`/v1/topics/${topic}/subscriptions/${queue}`, { method: "DELETE" });
+}
+
+/** Wait until the queue has stored `count` messages in all (forwarded ones included). */
+export function waitForEnqueued(queue: string, count: number, options: { topic?: string; timeoutMs?: number } = {}): Promise<QueueStats> {
+  return eventually(
+    async () => {
+      if (options.topic !== undefined) await runDurableObjectAlarm(topicStub(options.topic));
+      const current = await stats(queue);
+      if (current.enqueued > count) throw new Error(`${queue} stored ${current.enqueued} messages, more than the ${count} expected`);
+      return current.enqueued === count ? current : undefined;
+    },
+    `${count} messages stored in ${queue}`,
+    options.timeoutMs ?? 5000,
+  );
+}
