@@ -50,6 +50,13 @@ export class WebSocketSubscriber implements Subscriber {
     return this.socket.readyState === WebSocket.READY_STATE_OPEN;
   }
 
+  /**
+   * Always 0 today: workerd does not implement `bufferedAmount` (cloudflare/workerd#988, open),
+   * although workers-types declares it. Checked 2026-11-27 with the Vitest plugin's workerd
+   * (1.20261102): the property is absent on hibernatable and plain sockets alike, even with
+   * 8 MiB sent to a client that never accepted. So the 4008 slow-subscriber cutoff only ever
+   * fires for SSE streams, whose queued bytes we count ourselves.
+   */
   buffered(): number {
     return this.socket.bufferedAmount ?? 0;
   }

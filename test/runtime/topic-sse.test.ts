@@ -1,11 +1,11 @@
 /**
  * Subscribing over Server-Sent Events: the same URL as the WebSocket subscribe with
  * `Accept: text/event-stream`; events carry the seq as their id and the frame as their data,
- * and both `after` and the `Last-Event-ID` header resume.
+ * and both `after` and the `Last-Event-ID` header resume. A stream that stops reading is cut off.
  */
 import { describe, expect, it } from "vitest";
 import { uniqueName } from "./helpers";
-import { publishMany, publishOk, range, SseStream, stats, waitUntil } from "./topic-helpers";
+import { publish, publishMany, publishOk, range, SseStream, stats, waitUntil } from "./topic-helpers";
 
 const subscribePath = (topic: string, after?: number) => `/v1/topics/${topic}/subscribe${after === undefined ? "" : `?after=${after}`}`;
 
@@ -101,5 +101,33 @@ describe("topic subscribe over SSE", () => {
       await publishOk(topic, { data: "probe" });
       return (await stats(topic)).sseSubscribers === 0;
     }, "the cancelled stream to be forgotten");
+  });
+
+  it("cuts off a stream that stops reading once 4 MiB are queued, and it resumes with Last-Event-ID", async () => {
+    const topic = uniqueName("sse-slow");
+    const stream = await SseStream.open(subscribePath(topic, 0));
+    // Publish 40 messages of 250 KiB (10 MiB) while the client reads nothing.
+    const big = "x".repeat(250 * 1024);
+    for (let batch = 0; batch < 20; batch++) {
+      const response = await publish(topic, { messages: [{ data: big }, { data: big }] });
+      expect(response.status).toBe(201);
+    }
+    expect((await stats(topic)).sseSubscribers, "the slow stream is cut off").toBe(0);
+    await stream.waitFor((s) => s.events.some((event) => event.event === "close"), "the close event", 10_000);
+    const close = stream.events.find((event) => event.event === "close")!;
+    expect(JSON.parse(close.data)).toMatchObject({ reason: expect.stringContaining("after") });
+    const seen = stream.seqs();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.length).toBeLessThan(40);
+    expect(seen).toEqual(range(1, seen.length));
+    await stream.cancel();
+
+    const resumed = await SseStream.open(subscribePath(topic), { "last-event-id": String(seen.length) });
+    try {
+      await resumed.waitForMessages(40 - seen.length, 10_000);
+      expect([...seen, ...resumed.seqs()]).toEqual(range(1, 40));
+    } finally {
+      await resumed.cancel();
+    }
   });
 });
