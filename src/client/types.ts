@@ -1,0 +1,110 @@
+/**
+ * The SDK's types. Wherever the worker validates with a Zod schema (src/protocol/schemas.ts),
+ * the type comes from that schema: `z.input` for what callers send, `z.infer` for what the
+ * worker answers. Imports are type-only, so neither Zod nor the schemas enter the SDK bundle.
+ */
+import type { z } from "zod";
+import type { Scopes as ScopesSchema } from "../auth/scopes";
+import type * as S from "../protocol/schemas";
+
+/** Any JSON value: a message's `data`. */
+export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
+
+/** One message to publish to a topic: `{ data, id?, attributes? }`. */
+export type TopicMessageInput = z.input<typeof S.TopicMessageInput>;
+/** One message to enqueue: as a topic message, plus `delaySeconds?`. */
+export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
+/** `{ seq, id, duplicate? }`: `duplicate` is true when `id` was seen within the dedup window. */
+export type PublishResult = z.infer<typeof S.PublishResult>;
+
+/** A retained topic message, as history returns it. */
+export type StoredMessage = z.infer<typeof S.StoredMessage>;
+/** A message delivered to a topic subscriber: the stored message plus its topic. */
+export type TopicMessage = StoredMessage & { topic: string };
+
+export interface HistoryPage {
+  /** Oldest first. */
+  messages: StoredMessage[];
+  /** The topic's last seq when the page was read. */
+  lastSeq: number;
+}
+
+export type TopicStats = z.infer<typeof S.TopicStats>;
+export type TopicConfig = z.infer<typeof S.TopicConfig>;
+export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
+
+export type QueueConfig = z.infer<typeof S.QueueConfig>;
+export type QueueConfigInput = z.input<typeof S.QueueConfigInput>;
+export type PullOptions = z.input<typeof S.PullInput>;
+
+/**
+ * A message leased to this client (pull or consume). The worker encodes it by hand
+ * (protocol/frames.ts `encodeLeased`), so it has no schema of its own.
+ */
+export type LeasedMessage = StoredMessage & {
+  /** 1 on the first delivery. */
+  attempt: number;
+  /** Unique per delivery: ack, nack or extend with it. */
+  leaseId: string;
+  /** Milliseconds since the epoch. */
+  leaseExpiresAt: number;
+};
+
+/**
+ * The outcome for one lease id. `stale`: the lease expired, was already used, or belongs to
+ * an earlier delivery, and nothing changed. Mirrors `LeaseResult` in src/queue/store.ts.
+ */
+export interface LeaseResult {
+  leaseId: string;
+  ok: boolean;
+  status: "acked" | "nacked" | "extended" | "stale";
+  /** The nack used the last attempt and the message went to the dead-letter queue. */
+  deadLettered?: true;
+}
+
+export interface AckResponse {
+  results: LeaseResult[];
+  acked: number;
+}
+export interface NackResponse {
+  results: LeaseResult[];
+  nacked: number;
+}
+export interface ExtendResponse {
+  results: LeaseResult[];
+  extended: number;
+}
+
+/** Mirrors `QueueStats` in src/queue/queue-object.ts (an interface there, not a schema). */
+export interface QueueStats {
+  name: string;
+  ready: number;
+  inFlight: number;
+  delayed: number;
+  oldestAgeSeconds: number;
+  consumers: number;
+  deadLettered: number;
+  deadLetterPending: number;
+  redeliveries: number;
+  acked: number;
+  enqueued: number;
+  expired: number;
+  lastSeq: number;
+  config: QueueConfig;
+}
+
+/** Name patterns per operation: an exact name, a prefix ending in `*`, or `*`. */
+export type Scopes = z.input<typeof ScopesSchema>;
+
+export interface MintTokenInput {
+  scopes: Scopes;
+  /** 1 s to 24 h. */
+  ttlSeconds: number;
+  subject?: string;
+}
+
+export interface MintedToken {
+  token: string;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
