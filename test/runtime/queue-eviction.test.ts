@@ -2,17 +2,17 @@
 import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, uniqueName, type Frame } from "./helpers";
-import { ack, alarmOf, enqueue, enqueueBatch, pull, queueStub, runAlarm, stats } from "./queue-helpers";
+import { ack, alarmOf, configureQueue, enqueue, enqueueBatch, eventually, FAST, pull, queueStub, runAlarm, stats, type LeasedMessage } from "./queue-helpers";
 
 type Marked = Record<string, unknown>;
 
 /** Evict the queue's object and prove it: a mark left on the old instance is gone from the new one. */
-async function evict(queue: string): Promise<void> {
+async function evict(queue: string, webSockets: "hibernate" | "close" = "hibernate"): Promise<void> {
   const stub = queueStub(queue);
   await runInDurableObject(stub, (instance) => {
     (instance as unknown as Marked).evictionMark = true;
   });
-  await evictDurableObject(stub, { webSockets: "hibernate" });
+  await evictDurableObject(stub, { webSockets });
   expect(await runInDurableObject(stub, (instance) => (instance as unknown as Marked).evictionMark ?? false), "a new instance after eviction").toBe(false);
 }
 
@@ -63,5 +63,27 @@ describe("queue eviction", () => {
     expect(resultsOf(socket)[1]).toMatchObject({ op: "ack", status: "acked" });
     expect(await stats(queue)).toMatchObject({ acked: 2, inFlight: 1, redeliveries: 0 });
     socket.close();
+  });
+
+  it("loses nothing when eviction closes a consumer's socket: its leases come back", async () => {
+    const queue = uniqueName("evict-close");
+    await configureQueue(queue, FAST);
+    const socket = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=2`);
+    await enqueueBatch(queue, [{ data: "x" }, { data: "y" }]);
+    await socket.waitForMessages(2);
+    const held = socket.messages();
+
+    await evict(queue, "close");
+    await socket.waitFor((s) => s.closed !== null, "the socket to be closed by the eviction");
+    // Whether released on close or on lease expiry, both messages are delivered again.
+    const again: LeasedMessage[] = [];
+    await eventually(async () => {
+      await runAlarm(queue);
+      again.push(...(await pull(queue, { max: 10 })));
+      return again.length >= 2 ? true : undefined;
+    }, "the closed consumer's two messages to be delivered again");
+    expect(again.map((message) => message.seq).sort((x, y) => x - y)).toEqual(held.map((frame) => frame.seq!).sort((x, y) => x - y));
+    expect(again.every((message) => message.attempt === 2)).toBe(true);
+    expect((await ack(queue, held.map((frame) => frame.leaseId as string))).every((result) => result.status === "stale")).toBe(true);
   });
 });
