@@ -1,7 +1,7 @@
 /** Queue basics: enqueue, pull, ack, ordering, one lease at a time, stats, idempotent and atomic enqueue. */
 import { describe, expect, it } from "vitest";
 import { api, json, uniqueName } from "./helpers";
-import { ack, enqueue, enqueueBatch, expectError, pull, stats, type EnqueueResult } from "./queue-helpers";
+import { ack, configureQueue, enqueue, enqueueBatch, eventually, expectError, pull, stats, type EnqueueResult } from "./queue-helpers";
 
 describe("queue basics", () => {
   it("enqueues, pulls with a lease and acks the message away", async () => {
@@ -88,6 +88,17 @@ describe("queue basics", () => {
       ["order-7", "once"],
       ["order-8", "new"],
     ]);
+  });
+
+  it("accepts a repeated id again once the dedup window has passed", async () => {
+    const queue = uniqueName("basics-dedup-window");
+    await configureQueue(queue, { dedupWindowSeconds: 1 });
+    const first = await enqueue(queue, { data: 1, id: "retry-later" });
+    const windowEnds = Date.now() + 1000;
+    await eventually(async () => (Date.now() > windowEnds + 100 ? true : undefined), "the 1 s dedup window to pass", 3000);
+    const again = await enqueue(queue, { data: 2, id: "retry-later" });
+    expect(again.seq).toBe(first.seq + 1);
+    expect(again.duplicate).toBeUndefined();
   });
 
   it("stores a batch all or nothing, in order", async () => {

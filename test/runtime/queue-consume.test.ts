@@ -164,6 +164,31 @@ describe("queue consumers over WebSocket", () => {
     socket.close();
   });
 
+  it("uses the consumer's own visibility timeout and redelivers an expired lease to it", async () => {
+    const queue = uniqueName("consume-visibility");
+    await configureQueue(queue, { backoff: FAST.backoff });
+    const socket = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1&visibilityTimeoutSeconds=1`);
+    await waitForConsumers(queue, 1);
+    const sentAt = Date.now();
+    await enqueue(queue, { data: "slow" });
+    await socket.waitForMessages(1);
+    const first = socket.messages()[0]!;
+    // The queue's default is 30 s; this consumer asked for 1 s.
+    expect(first.leaseExpiresAt as number).toBeLessThanOrEqual(Date.now() + 1000);
+    expect(first.leaseExpiresAt as number).toBeGreaterThanOrEqual(sentAt + 1000 - 50);
+    // Not acked: the expired lease frees the credit and the message comes back, attempt 2.
+    await eventually(async () => {
+      await runAlarm(queue);
+      return socket.messages().length >= 2 ? true : undefined;
+    }, "the expired lease to be pushed again");
+    expect(socket.messages()[1]).toMatchObject({ seq: first.seq, attempt: 2 });
+    socket.send({ type: "ack", leaseId: first.leaseId });
+    socket.send({ type: "ack", leaseId: socket.messages()[1]!.leaseId });
+    await socket.waitFor((s) => resultsOf(s).length >= 2, "both acks' results");
+    expect(resultsOf(socket).map((frame) => frame.status)).toEqual(["stale", "acked"]);
+    socket.close();
+  });
+
   it("answers invalid frames with an error frame and stays open", async () => {
     const queue = uniqueName("consume-bad-frames");
     const socket = await openConsumer(queue, 1);

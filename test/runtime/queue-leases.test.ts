@@ -22,6 +22,15 @@ describe("queue leases", () => {
     expect(body.results[1]).toEqual({ leaseId: held!.leaseId, ok: true, status: "acked" });
   });
 
+  it("acks a lease once even when a request repeats it", async () => {
+    const queue = uniqueName("leases-repeat");
+    await enqueue(queue, { data: "once" });
+    const [message] = await pull(queue);
+    const results = await ack(queue, [message!.leaseId, message!.leaseId]);
+    expect(results.map((result) => result.status)).toEqual(["acked", "stale"]);
+    expect((await stats(queue)).acked).toBe(1);
+  });
+
   it("acks nothing with a lease that was already acked", async () => {
     const queue = uniqueName("leases-acked");
     await enqueue(queue, { data: "once" });
