@@ -66,6 +66,16 @@ export class Fanout {
     return result;
   }
 
+  /**
+   * After a wake-up, restart the replay of any WebSocket subscriber that hibernated before it
+   * caught up; without this it would wait for the next publish.
+   */
+  resumeReplays(): void {
+    for (const subscriber of this.webSocketSubscribers()) {
+      if (!subscriber.state.live && subscriber.isOpen()) void this.pump(subscriber);
+    }
+  }
+
   count(): { webSocket: number; sse: number } {
     return { webSocket: this.ctx.getWebSockets(SUBSCRIBER_TAG).length, sse: this.sse.size };
   }

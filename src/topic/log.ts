@@ -118,7 +118,7 @@ export class TopicLog {
   }
 
   /**
-   * Delete messages older than `cutoff` or beyond the newest `maxCount`, never at or past
+   * Delete messages published at or before `cutoff` or beyond the newest `maxCount`, never at or past
    * `keepFromSeq` (messages still waiting in the forwarding outbox). Bounded per call; returns
    * whether more remains to trim.
    */
@@ -128,7 +128,7 @@ export class TopicLog {
     // Seqs are contiguous from the oldest retained one, so count-based trimming is arithmetic.
     const byCount = this.lastSeq - maxCount;
     const byAge =
-      this.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM messages WHERE published_at < ?", cutoff).one().seq ?? 0;
+      this.sql.exec<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM messages WHERE published_at <= ?", cutoff).one().seq ?? 0;
     const upTo = Math.min(Math.max(byCount, byAge), keepFromSeq - 1, oldest.seq - 1 + TRIM_BATCH);
     if (upTo < oldest.seq) return false;
     this.sql.exec("DELETE FROM messages WHERE seq <= ?", upTo);

@@ -55,6 +55,7 @@ export class TopicObject extends DurableObject<Env> {
     this.registration = new Registration(ctx, env, "topic", () => this.name);
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.fanout.resumeReplays();
   }
 
   /** The topic's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
