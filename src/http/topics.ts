@@ -61,7 +61,12 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
     after = Number(lastEventId);
   }
   const stub = topicStub(c.env, name);
-  const subscribe: SubscribeRequest = { transport: isWebSocket ? "websocket" : "sse", after };
+  const principal = c.get("principal");
+  const subscribe: SubscribeRequest = {
+    transport: isWebSocket ? "websocket" : "sse",
+    after,
+    expiresAt: principal.kind === "root" ? null : principal.expiresAt,
+  };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
   return stub.fetch(forwarded);

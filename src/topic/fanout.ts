@@ -7,6 +7,7 @@
  * Live subscribers get each message as it commits, serialised once for all of them.
  */
 import { CloseCode, encodeTopicFrame, type MessageRow } from "../protocol/frames";
+import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberState } from "./subscribers";
 import type { TopicLog } from "./log";
 
@@ -15,6 +16,10 @@ const REPLAY_PAGE = 200;
 const REPLAY_STALL_LIMIT_MS = 30_000;
 const REPLAY_STALL_POLL_MS = 25;
 export const SUBSCRIBER_TAG = "subscriber";
+
+function closeExpired(subscriber: Subscriber): void {
+  subscriber.close(CloseCode.unauthorized, "credentials expired: send a token frame before expiry, or reconnect with a fresh token");
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -31,20 +36,28 @@ export class Fanout {
   ) {}
 
   /** Accept a hibernatable WebSocket subscriber that wants messages after `after`. */
-  acceptWebSocket(socket: WebSocket, after: number): void {
+  acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null): void {
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false });
+    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt });
     subscriber.persist();
     this.sockets.set(socket, subscriber);
     void this.pump(subscriber);
   }
 
   /** Open an SSE stream for a subscriber that wants messages after `after`. */
-  openSse(after: number): Response {
-    const subscriber = new SseSubscriber({ role: "subscriber", after, cursor: after, live: false }, (closed) => this.sse.delete(closed));
+  openSse(after: number, expiresAt: number | null): Response {
+    const subscriber = new SseSubscriber({ role: "subscriber", after, cursor: after, live: false, expiresAt }, (closed) => this.sse.delete(closed));
     this.sse.add(subscriber);
     void this.pump(subscriber);
     return subscriber.response;
+  }
+
+  subscriberOf(socket: WebSocket): WebSocketSubscriber | null {
+    const known = this.sockets.get(socket);
+    if (known) return known;
+    const restored = WebSocketSubscriber.restore(socket);
+    if (restored) this.sockets.set(socket, restored);
+    return restored;
   }
 
   forget(socket: WebSocket): void {
@@ -86,8 +99,13 @@ export class Fanout {
     const topic = this.topic();
     const frames = rows.map((row) => encodeTopicFrame(topic, row));
     const everyone: Subscriber[] = [...this.webSocketSubscribers(), ...this.sse];
+    const now = Date.now();
     for (const subscriber of everyone) {
       if (!subscriber.isOpen()) continue;
+      if (grantExpired(subscriber.state, now)) {
+        closeExpired(subscriber);
+        continue;
+      }
       if (!subscriber.state.live) {
         // Advance the replay here too, not only in the pump: the pump's timer can wait behind
         // a steady stream of publishes (seen in workerd: a 0 ms timer fired only after 200
@@ -126,6 +144,7 @@ export class Fanout {
       // Let the upgrade response go out before the first frame.
       await sleep(0);
       while (subscriber.isOpen() && !subscriber.state.live) {
+        if (grantExpired(subscriber.state)) return closeExpired(subscriber);
         if (isOverBufferLimit(subscriber)) {
           stalledSince ??= Date.now();
           if (Date.now() - stalledSince > REPLAY_STALL_LIMIT_MS) return this.cutOff(subscriber);

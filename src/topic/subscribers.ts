@@ -13,6 +13,8 @@ export interface SubscriberState {
   cursor: number;
   /** Caught up: receives each message as it is published. */
   live: boolean;
+  /** When the credential it connected with expires (ms); null for the root key. */
+  expiresAt: number | null;
 }
 
 export interface Subscriber {

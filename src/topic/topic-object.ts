@@ -8,8 +8,10 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
-import { CloseCode, type MessageRow, type PreparedMessage } from "../protocol/frames";
+import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
+import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
+import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
@@ -33,6 +35,8 @@ export interface SubscribeRequest {
   transport: "websocket" | "sse";
   /** Replay messages with seq > after; null starts with the next message published. */
   after: number | null;
+  /** When the subscriber's credential expires (ms); null for the root key. */
+  expiresAt: number | null;
 }
 
 export class TopicObject extends DurableObject<Env> {
@@ -126,22 +130,37 @@ export class TopicObject extends DurableObject<Env> {
     const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as SubscribeRequest | null;
     if (!subscribe) return new Response("not found", { status: 404 });
     const after = subscribe.after ?? this.log.lastSeq;
+    const connected = this.fanout.count();
+    if (connected.webSocket + connected.sse >= MAX_SOCKETS_PER_OBJECT) {
+      return Response.json(
+        { error: { code: "at_capacity", message: `topic has ${MAX_SOCKETS_PER_OBJECT} subscribers, its limit; retry later` } },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
+    }
     if (subscribe.transport === "websocket") {
       const pair = new WebSocketPair();
-      this.fanout.acceptWebSocket(pair[1], after);
+      this.fanout.acceptWebSocket(pair[1], after, subscribe.expiresAt);
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
-    const response = this.fanout.openSse(after);
+    const response = this.fanout.openSse(after, subscribe.expiresAt);
     this.startSseKeepAlive();
     return response;
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (typeof message !== "string") {
-      socket.close(CloseCode.badFrame, "binary frames are not accepted");
+    const subscriber = this.fanout.subscriberOf(socket);
+    if (!subscriber) return;
+    const frame = readClientFrame(socket, message, subscriber.state);
+    if (!frame) return;
+    if (frame.type === "token") {
+      const grant = await renewGrant(this.env, socket, frame, "subscribe", this.name);
+      if (grant) {
+        subscriber.state.expiresAt = grant.expiresAt;
+        subscriber.persist();
+      }
       return;
     }
-    socket.send(JSON.stringify({ type: "error", code: "unsupported_frame", message: "subscribers send no frames except \"ping\"" }));
+    sendError(socket, "unsupported_frame", 'subscribers send only "ping" and {"type":"token"} frames');
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
