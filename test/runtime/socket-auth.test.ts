@@ -1,0 +1,74 @@
+/**
+ * Credentials on open sockets: a subscriber whose token expires is closed with 4401 at its
+ * next delivery or frame; a token frame renews it in band; a token out of scope closes 4403.
+ * Frame limits: too many frames per second close 4429, oversized frames 4400.
+ */
+import { describe, expect, it } from "vitest";
+import { mint } from "./auth-helpers";
+import { api, sleep, TestSocket, uniqueName } from "./helpers";
+
+async function publish(topic: string, data: unknown): Promise<void> {
+  expect((await api(`/v1/topics/${topic}/messages`, { body: { data } })).status).toBe(201);
+}
+
+describe("credentials on open sockets", () => {
+  it("closes a subscriber with 4401 once its token has expired", async () => {
+    const topic = uniqueName("sock.expire");
+    // Expiry has one-second resolution (JWT exp), so a 2 s token lives between 1 and 2 s.
+    const token = await mint({ subscribe: [topic] }, 2);
+    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`, token);
+    await publish(topic, "before expiry");
+    await socket.waitForMessages(1);
+    await sleep(2100);
+    await publish(topic, "after expiry");
+    await socket.waitFor((s) => s.closed !== null, "the socket to close", 5000);
+    expect(socket.closed!.code).toBe(4401);
+    expect(socket.messages().map((frame) => frame.data)).toEqual(["before expiry"]);
+  });
+
+  it("keeps a subscriber that renews its token in band", async () => {
+    const topic = uniqueName("sock.renew");
+    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`, await mint({ subscribe: [topic] }, 2));
+    socket.send({ type: "token", token: await mint({ subscribe: ["sock.*"] }, 60) });
+    await socket.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "the renewal to be confirmed");
+    await sleep(2100);
+    await publish(topic, "after the first token expired");
+    await socket.waitForMessages(1);
+    expect(socket.closed).toBeNull();
+    socket.close();
+  });
+
+  it("closes with 4403 when the renewal token does not cover the topic, and 4401 when it is not valid", async () => {
+    const topic = uniqueName("sock.scope");
+    const outOfScope = await TestSocket.open(`/v1/topics/${topic}/subscribe`, await mint({ subscribe: [topic] }, 60));
+    outOfScope.send({ type: "token", token: await mint({ subscribe: ["elsewhere"] }, 60) });
+    await outOfScope.waitFor((s) => s.closed !== null, "close for out of scope");
+    expect(outOfScope.closed!.code).toBe(4403);
+    const invalid = await TestSocket.open(`/v1/topics/${topic}/subscribe`, await mint({ subscribe: [topic] }, 60));
+    invalid.send({ type: "token", token: "garbage" });
+    await invalid.waitFor((s) => s.closed !== null, "close for an invalid token");
+    expect(invalid.closed!.code).toBe(4401);
+  });
+});
+
+describe("frame limits", () => {
+  it("closes a socket that sends too many frames per second with 4429", async () => {
+    const topic = uniqueName("sock.flood");
+    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe`);
+    for (let index = 0; index < 400; index++) socket.send({ type: "hello", index });
+    await socket.waitFor((s) => s.closed !== null, "close for flooding", 10_000);
+    expect(socket.closed!.code).toBe(4429);
+  });
+
+  it("closes a socket that sends an oversized frame with 4400, and the topic keeps serving", async () => {
+    const topic = uniqueName("sock.big");
+    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe`);
+    socket.send({ type: "token", token: "x".repeat(20_000) });
+    await socket.waitFor((s) => s.closed !== null, "close for a big frame");
+    expect(socket.closed!.code).toBe(4400);
+    await publish(topic, "still here");
+    const fresh = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`);
+    await fresh.waitForMessages(1);
+    fresh.close();
+  });
+});
