@@ -1,8 +1,9 @@
-/** The queue's alarm: idempotent runs, re-armed after its work throws, armed to the earliest due time. */
+/** The queue's alarm: idempotent runs, bounded runs, re-armed after its work throws, armed to the earliest due time. */
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { QueueObject } from "../../src/queue/queue-object";
 import { uniqueName } from "./helpers";
-import { acceptInserts, alarmOf, configureQueue, enqueue, enqueueBatch, eventually, FAST, nack, pull, pullEventually, queueStub, refuseInserts, runAlarm, sleep, stats, storedMessages } from "./queue-helpers";
+import { acceptInserts, alarmOf, configureQueue, enqueue, enqueueBatch, eventually, FAST, nack, pull, pullEventually, queueStub, refuseInserts, runAlarm, sleep, stats, storedMessages, type LeasedMessage } from "./queue-helpers";
 
 async function waitPast(at: number, marginMs = 150): Promise<void> {
   const remaining = at + marginMs - Date.now();
@@ -88,6 +89,39 @@ describe("queue alarm", () => {
     const [dead] = await pullEventually(dlq, "the dead letter after the retry");
     expect(dead).toMatchObject({ id: "precious", data: "must not be lost" });
     expect(await stats(queue)).toMatchObject({ deadLetterPending: 0, deadLettered: 1 });
+  });
+
+  it("bounds each run (1,000 expired leases) and re-arms at once when more remain", async () => {
+    const queue = uniqueName("alarm-bounded");
+    await configureQueue(queue, FAST);
+    for (let batch = 0; batch < 11; batch++) {
+      await enqueueBatch(
+        queue,
+        Array.from({ length: batch < 10 ? 100 : 1 }, (_, n) => ({ data: batch * 100 + n })),
+      );
+    }
+    const leased: LeasedMessage[] = [];
+    for (let round = 0; round < 11; round++) leased.push(...(await pull(queue, { max: 100 })));
+    expect(leased).toHaveLength(1001);
+    // Keep the platform from running the alarm on its own: this test runs it itself.
+    await runInDurableObject(queueStub(queue), (_instance, state) => state.storage.deleteAlarm());
+    await waitPast(Math.max(...leased.map((message) => message.leaseExpiresAt)));
+
+    const afterOneRun = await runInDurableObject(queueStub(queue), async (instance, state) => {
+      await (instance as unknown as QueueObject).alarm();
+      const { stillLeased } = state.storage.sql.exec<{ stillLeased: number }>("SELECT COUNT(*) AS stillLeased FROM messages WHERE lease_id IS NOT NULL").one();
+      return { stillLeased, alarm: await state.storage.getAlarm(), now: Date.now() };
+    });
+    expect(afterOneRun.stillLeased).toBe(1);
+    expect(afterOneRun.alarm).not.toBeNull();
+    expect(afterOneRun.alarm!).toBeLessThanOrEqual(afterOneRun.now);
+
+    await eventually(async () => {
+      await runAlarm(queue);
+      return (await stats(queue)).inFlight === 0 ? true : undefined;
+    }, "the last expired lease to be retired");
+    const after = await stats(queue);
+    expect(after.ready + after.delayed).toBe(1001);
   });
 
   it("is armed to the lease expiry after a pull", async () => {
