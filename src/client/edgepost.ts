@@ -39,7 +39,10 @@ export interface EdgepostOptions {
   retry?: Partial<RetryOptions>;
   /**
    * Give each publish without an `id` a random one, so that a retried publish is stored once
-   * (the server deduplicates ids within its window). Default true.
+   * (the server deduplicates ids within its window). Default true. The price is one dedup
+   * entry per message on the server (measured locally on a busy 2-core machine: a single
+   * publish took ~20 ms instead of ~14 ms). With `false`, publishes without an `id` are
+   * never retried, since a lost answer could hide a stored message.
    */
   idempotentPublish?: boolean;
   /** Reconnect backoff for subscriptions and consumers (default 500 ms growing 1.5x to 10 s, plus jitter). */

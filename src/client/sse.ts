@@ -14,8 +14,11 @@ export interface SseEvent {
   data: string;
 }
 
-/** Parse an SSE byte stream (the WHATWG "event stream" format) into events. */
-export async function* parseEventStream(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+/**
+ * Parse an SSE byte stream (the WHATWG "event stream" format) into events. `onBytes` runs on
+ * every chunk, comments (the server's keep-alives) included.
+ */
+export async function* parseEventStream(body: ReadableStream<Uint8Array>, onBytes: () => void = () => {}): AsyncGenerator<SseEvent> {
   const reader = body.getReader();
   const decoder = new TextDecoder();
   let pending = "";
@@ -24,6 +27,7 @@ export async function* parseEventStream(body: ReadableStream<Uint8Array>): Async
   try {
     for (;;) {
       const { value, done } = await reader.read();
+      onBytes();
       pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let newline: RegExpExecArray | null;
       const lineEnd = /\r\n|\r|\n/g;
@@ -67,6 +71,8 @@ export interface SseLoopOptions {
   /** A `message` event's data (the frame JSON). */
   onFrame(text: string): void;
   reconnect: ReconnectOptions;
+  /** Reconnect when not even a keep-alive comment arrived for this long (0: never). */
+  idleTimeoutMs: number;
   signal: AbortSignal;
 }
 
@@ -78,18 +84,29 @@ export async function runSseLoop(options: SseLoopOptions): Promise<void> {
   const { http, signal } = options;
   let failures = 0;
   while (!signal.aborted) {
+    // One request: aborted by close() or by the watchdog when the stream went silent.
+    const request = new AbortController();
+    const abortRequest = () => request.abort();
+    signal.addEventListener("abort", abortRequest, { once: true });
+    let lastBytes = Date.now();
+    const watchdog =
+      options.idleTimeoutMs > 0
+        ? setInterval(() => {
+            if (Date.now() - lastBytes > options.idleTimeoutMs) request.abort();
+          }, options.idleTimeoutMs / 4)
+        : undefined;
     try {
       const after = await options.after();
       const response = await http.fetch(http.url(options.path, { after }), {
         headers: { accept: "text/event-stream" },
-        signal,
+        signal: request.signal,
       });
       if (!response.ok) throw await errorFromResponse(response);
       if (!response.body) throw new EdgepostError(response.status, "invalid_response", "the SSE answer has no body");
       failures = 0;
       options.onOpen();
       try {
-        for await (const event of parseEventStream(response.body)) {
+        for await (const event of parseEventStream(response.body, () => (lastBytes = Date.now()))) {
           if (event.event === "message") options.onFrame(event.data);
           // `close`: the server is ending this stream (e.g. a slow subscriber); reconnect.
           else if (event.event === "close") break;
@@ -99,9 +116,13 @@ export async function runSseLoop(options: SseLoopOptions): Promise<void> {
       }
     } catch (error) {
       if (signal.aborted) return;
+      // Anything but a clear refusal (no answer, 5xx, a silent or broken stream) is retried.
       const retryable = !(error instanceof EdgepostError) || error.retryable;
       if (!retryable) throw error;
       failures++;
+    } finally {
+      if (watchdog !== undefined) clearInterval(watchdog);
+      signal.removeEventListener("abort", abortRequest);
     }
     await sleep(jitteredDelay(Math.max(1, failures), options.reconnect), signal);
   }

@@ -152,6 +152,8 @@ export class Subscription implements AsyncIterable<TopicMessage> {
       onOpen: () => this.opened(),
       onFrame: (text) => this.receive(text),
       reconnect: settings.reconnect,
+      // The server sends a keep-alive comment every 25 s (src/topic/topic-object.ts).
+      idleTimeoutMs: 2 * (settings.heartbeatMs ?? DEFAULT_HEARTBEAT_MS),
       signal: this.abort.signal,
     }).then(
       () => this.finish(),
