@@ -20,6 +20,8 @@ import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMes
 import type { TransferredMessage } from "./transfer";
 
 const DEAD_LETTER_BATCH = 100;
+/** Batches per move; the alarm continues at once when more remain. */
+const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
 
@@ -332,17 +334,21 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   private async sendDeadLetters(): Promise<boolean> {
-    const target = this.config.deadLetterQueue;
-    if (target === null) {
-      this.store.reviveDead(Date.now());
-      return false;
+    // Re-read after each batch: messages that died while a batch was in flight share this
+    // move (callers coalesce on it) and must not wait for the retry alarm.
+    for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
+      const target = this.config.deadLetterQueue;
+      if (target === null) {
+        this.store.reviveDead(Date.now());
+        return false;
+      }
+      const rows = this.store.deadRows(DEAD_LETTER_BATCH);
+      if (rows.length === 0) return false;
+      await this.env.QUEUE.getByName(target).transfer(
+        rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
+      );
+      this.store.deadLettered(rows.map((row) => row.seq));
     }
-    const rows = this.store.deadRows(DEAD_LETTER_BATCH);
-    if (rows.length === 0) return false;
-    await this.env.QUEUE.getByName(target).transfer(
-      rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
-    );
-    this.store.deadLettered(rows.map((row) => row.seq));
-    return rows.length === DEAD_LETTER_BATCH;
+    return this.store.hasDeadPending();
   }
 }

@@ -5,6 +5,7 @@ import {
   ack,
   configureQueue,
   enqueue,
+  enqueueBatch,
   eventually,
   expectStatus,
   FAST,
@@ -67,6 +68,19 @@ describe("queue dead letters", () => {
     expect(dead).toMatchObject({ id: "lost-consumer", data: "never acked" });
     expect(await stats(queue)).toMatchObject({ deadLettered: 1, ready: 0, inFlight: 0, delayed: 0 });
     expect((await ack(queue, [message!.leaseId]))[0]!.status).toBe("stale");
+  });
+
+  it("moves dead letters that die while another move is in flight without waiting for a retry", async () => {
+    const queue = uniqueName("dead-concurrent");
+    const dlq = `${queue}-dlq`;
+    // Long leases: no lease-expiry alarm comes early to help; the retry alarm is 5 s away.
+    await configureQueue(queue, { ...FAST, visibilityTimeoutSeconds: 60, maxAttempts: 1 });
+    await enqueueBatch(queue, [1, 2, 3, 4].map((n) => ({ data: n, id: `c-${n}` })));
+    const leased = await pull(queue, { max: 4 });
+    await Promise.all(leased.map((message) => nack(queue, [message.leaseId])));
+    await eventually(async () => ((await stats(dlq)).enqueued === 4 ? true : undefined), "all four dead letters in the DLQ well before the 5 s retry", 2500);
+    expect((await pull(dlq, { max: 10 })).map((message) => message.id).sort()).toEqual(["c-1", "c-2", "c-3", "c-4"]);
+    expect(await stats(queue)).toMatchObject({ deadLettered: 4, deadLetterPending: 0 });
   });
 
   it("keeps retrying when deadLetterQueue is null", async () => {
