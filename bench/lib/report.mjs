@@ -1,0 +1,122 @@
+/**
+ * The table and the ratios. Every ratio divides medians measured in the same run on the same
+ * machine, so the noise of a shared 2-core box mostly cancels; absolute numbers do not travel.
+ */
+import { spread } from "./stats.mjs";
+
+function find(results, scenario, system, params = {}) {
+  return results.find(
+    (result) => result.scenario === scenario && result.system === system && Object.entries(params).every(([key, value]) => result.params[key] === value),
+  );
+}
+
+const median = (result, field) => result?.summary?.[field]?.median ?? null;
+
+/**
+ * Ratio of two cases, paired by round: median (min-max) of a[r] / b[r] over the repeats, so
+ * each quotient compares numbers measured minutes apart at most, under the same neighbours.
+ */
+const divide = (x, y) => (y === 0 ? null : x / y);
+const minus = (x, y) => x - y;
+
+function paired(a, b, field, op = divide) {
+  const as = a?.perRepeat?.[field] ?? [];
+  const bs = b?.perRepeat?.[field] ?? [];
+  return spread(as.map((x, index) => (typeof x === "number" && typeof bs[index] === "number" ? op(x, bs[index]) : null)));
+}
+
+/** Ratios (top-level numbers, paired medians), their spreads, and each target's verdict. */
+export function computeRatios(results) {
+  const single = (system, concurrency) => find(results, "a", system, { concurrency, batch: undefined });
+  const batch = (system, size) => find(results, "a", system, { batch: size });
+  const fanout = (system, subscribers) => find(results, "c", system, { subscribers, phase: "saturation" });
+  const delivery = (system, rate = 500) => find(results, "b", system, { rate });
+  const redelivery = find(results, "e", "edgepost");
+  const alarm = find(results, "e", "alarm");
+
+  const spreads = {
+    publish_vs_insert_baseline: paired(single("edgepost", 16), single("insert_do", 16), "msgsPerSec"),
+    batch100_vs_batch_baseline: paired(batch("edgepost", 100), batch("insert_batch_do", 100), "msgsPerSec"),
+    fanout1000_vs_broadcast_insert_baseline: paired(fanout("edgepost", 1000), fanout("broadcast_insert", 1000), "deliveriesPerSec"),
+    fanout_vs_partyserver: paired(fanout("edgepost", 1000), fanout("partyserver", 1000), "deliveriesPerSec"),
+    delivery_p99_minus_broadcast_ms: paired(delivery("edgepost"), delivery("broadcast"), "p99", minus),
+    delivery_p99_minus_broadcast_insert_ms: paired(delivery("edgepost"), delivery("broadcast_insert"), "p99", minus),
+    delivery_p99_minus_broadcast_ms_at_50: paired(delivery("edgepost", 50), delivery("broadcast", 50), "p99", minus),
+    delivery_p99_minus_broadcast_insert_ms_at_50: paired(delivery("edgepost", 50), delivery("broadcast_insert", 50), "p99", minus),
+    redelivery_p99_after_lease_expiry_ms: redelivery?.summary?.rawP99 ?? null,
+    redelivery_lag_p99_beyond_backoff_ms: redelivery?.summary?.lagP99 ?? null,
+    alarm_baseline_lag_p99_ms: alarm?.summary?.lagP99 ?? null,
+    batch10_vs_batch_baseline: paired(batch("edgepost", 10), batch("insert_batch_do", 10), "msgsPerSec"),
+  };
+  for (const concurrency of [1, 16, 64]) {
+    spreads[`publish_c${concurrency}_vs_insert_baseline`] = paired(single("edgepost", concurrency), single("insert_do", concurrency), "msgsPerSec");
+    spreads[`insert_baseline_c${concurrency}_vs_bare_worker`] = paired(single("insert_do", concurrency), single("bare", concurrency), "msgsPerSec");
+    spreads[`noop_do_c${concurrency}_vs_bare_worker`] = paired(single("noop_do", concurrency), single("bare", concurrency), "msgsPerSec");
+  }
+  for (const subscribers of [1, 100, 1000]) {
+    for (const peer of ["broadcast_insert", "broadcast", "partyserver"]) {
+      spreads[`fanout${subscribers}_vs_${peer}`] = paired(fanout("edgepost", subscribers), fanout(peer, subscribers), "deliveriesPerSec");
+    }
+  }
+  const bare16 = single("bare", 16);
+  const requests = (result) => result && { perRepeat: { msgsPerSec: result.perRepeat.requestsPerSec } };
+  spreads.edgepost_401_vs_bare_worker = paired(requests(find(results, "a", "edgepost_401")), bare16, "msgsPerSec");
+  spreads.edgepost_400_vs_bare_worker = paired(requests(find(results, "a", "edgepost_400")), bare16, "msgsPerSec");
+  spreads.edgepost_http_vs_topic_rpc_probe = paired(single("edgepost", 16), single("probe_topic_rpc", 16), "msgsPerSec");
+  spreads.topic_rpc_probe_vs_insert_baseline = paired(single("probe_topic_rpc", 16), single("insert_do", 16), "msgsPerSec");
+  spreads.append_only_probe_vs_insert_baseline = paired(single("probe_append_only", 16), single("insert_do", 16), "msgsPerSec");
+  spreads.edgepost_batch100_vs_topic_rpc_probe = paired(batch("edgepost", 100), batch("probe_topic_rpc", 100), "msgsPerSec");
+  spreads.topic_rpc_probe_batch100_vs_batch_baseline = paired(batch("probe_topic_rpc", 100), batch("insert_batch_do", 100), "msgsPerSec");
+
+  const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
+  const check = (key, target, test) => ({ target, value: ratios[key], spread: spreads[key], met: ratios[key] === null ? null : test(ratios[key]) });
+  const targets = {
+    publish_vs_insert_baseline: check("publish_vs_insert_baseline", ">= 0.7", (value) => value >= 0.7),
+    batch100_vs_batch_baseline: check("batch100_vs_batch_baseline", ">= 0.6", (value) => value >= 0.6),
+    fanout1000_vs_broadcast_insert_baseline: check("fanout1000_vs_broadcast_insert_baseline", ">= 0.8", (value) => value >= 0.8),
+    fanout_vs_partyserver: check("fanout_vs_partyserver", ">= 1.0", (value) => value >= 1),
+    delivery_p99_minus_broadcast_ms: check("delivery_p99_minus_broadcast_ms", "<= 2 ms at 500 msg/s", (value) => value <= 2),
+    redelivery_p99_after_lease_expiry_ms: check("redelivery_p99_after_lease_expiry_ms", "<= 250 ms", (value) => value <= 250),
+  };
+  return { ratios, ratioSpreads: spreads, targets };
+}
+
+const fmt = (spreadValue, digits = 1) => {
+  if (!spreadValue) return "-";
+  const show = (value) => (Math.abs(value) >= 100 ? Math.round(value).toString() : value.toFixed(digits));
+  return spreadValue.n > 1 && spreadValue.min !== spreadValue.max ? `${show(spreadValue.median)} (${show(spreadValue.min)}-${show(spreadValue.max)})` : show(spreadValue.median);
+};
+
+function table(log, title, header, rows) {
+  const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => String(row[index]).length)));
+  const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join("  ");
+  log(`\n${title}`);
+  log(line(header));
+  log(widths.map((width) => "-".repeat(width)).join("  "));
+  for (const row of rows) log(line(row));
+}
+
+const flags = (result) =>
+  [result.valid ? "" : "INVALID", result.clientBound ? "client-bound" : "", result.overloaded ? "overloaded" : ""].filter(Boolean).join(" ") || "ok";
+
+export function printTable(report, log) {
+  const { results } = report;
+  const of = (scenario) => results.filter((result) => result.scenario === scenario);
+  const cpu = (result) => [fmt(result.summary.clientCpu, 2), fmt(result.summary.serverCpu, 2), fmt(result.summary.serverCoreBusy, 2)];
+  log(`\nmedian (min-max) over ${report.repeats} repeat(s); payload ${report.payloadBytes} B of data; latencies in ms; CPU in cores;`);
+  log("srv core busy: the server core's total load, neighbours included; overloaded: delivered below 0.9 x the offered rate");
+  table(log, "(a) HTTP publish, closed loop", ["system", "conc", "batch", "msgs/s", "req/s", "ack p50", "ack p99", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("a").map((r) => [r.label, r.params.concurrency, r.params.batch ?? 1, fmt(r.summary.msgsPerSec, 0), fmt(r.summary.requestsPerSec, 0), fmt(r.summary.ackP50, 2), fmt(r.summary.ackP99, 2), ...cpu(r), flags(r)]));
+  table(log, "(b) publish-to-WebSocket delivery, open loop, 1 subscriber", ["system", "msg/s", "delivered/s", "p50", "p99", "p99.9", "max", "ack p99", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("b").map((r) => [r.label, r.params.rate, fmt(r.summary.achievedRate, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), fmt(r.summary.p999, 2), fmt(r.summary.max, 2), fmt(r.summary.ackP99, 2), ...cpu(r), flags(r)]));
+  table(log, "(c) fan-out", ["system", "subs", "phase", "deliveries/s", "msgs/s", "p50", "p99", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("c").map((r) => [r.label, r.params.subscribers, r.params.phase === "fixed" ? `${r.params.rate} msg/s` : "saturation", fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.messagesPerSec, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), ...cpu(r), flags(r)]));
+  table(log, "(d) queue: enqueue, consume, ack", ["system", "consumers", "acked/s", "p50", "p99", "enqueue p99", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("d").map((r) => [r.label, r.params.consumers, fmt(r.summary.ackedPerSec, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), fmt(r.summary.enqueueAckP99, 2), ...cpu(r), flags(r)]));
+  table(log, "(e) redelivery after lease expiry", ["system", "lag p50", "lag p99", "raw p99", "max", "flags"],
+    of("e").map((r) => [r.label, fmt(r.summary.lagP50, 1), fmt(r.summary.lagP99, 1), fmt(r.summary.rawP99, 1), fmt(r.summary.max, 1), flags(r)]));
+  const { ratios, targets } = report;
+  table(log, "targets (ratios of medians from this run)", ["ratio", "value", "target", "met"],
+    Object.entries(targets).map(([key, target]) => [key, fmt(report.ratioSpreads[key], 2), target.target, target.met === null ? "-" : target.met ? "yes" : "NO"]));
+  for (const result of results.filter((r) => !r.valid)) log(`INVALID ${result.scenario} ${result.label} ${JSON.stringify(result.params)}: ${result.problems.slice(0, 5).join(" | ")}`);
+}

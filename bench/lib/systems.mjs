@@ -1,0 +1,68 @@
+/**
+ * The systems a scenario can drive, behind one shape: where to publish, where to subscribe,
+ * how to read the acked seq. edgepost is the system under test; the rest are the baselines
+ * and the partyserver peer from bench/baselines, served by the same runtime.
+ */
+import { ROOT_KEY } from "./servers.mjs";
+
+const wsUrl = (httpUrl) => httpUrl.replace(/^http/, "ws");
+
+export const seqOfSingle = (text) => JSON.parse(text).seq;
+
+export function edgepostTopic(ctx) {
+  return {
+    key: "edgepost",
+    label: "edgepost topic (durable)",
+    http: ctx.edgepost.http,
+    pgid: ctx.edgepost.pgid,
+    okStatus: 201,
+    publishPath: (name) => `/v1/topics/${name}/messages`,
+    subscribeUrl: (name) => `${wsUrl(ctx.edgepost.url)}/v1/topics/${name}/subscribe?token=${ROOT_KEY}`,
+    seqsOfBatch: (text) => JSON.parse(text).messages.map((message) => message.seq),
+  };
+}
+
+function baseline(ctx, key, label, publishRoute, subscribeRoute = "subscribe") {
+  return {
+    key,
+    label,
+    http: ctx.baselines.http,
+    pgid: ctx.baselines.pgid,
+    okStatus: 200,
+    publishPath: (name) => `/${publishRoute}/${name}`,
+    subscribeUrl: (name) => `${wsUrl(ctx.baselines.url)}/${subscribeRoute}/${name}`,
+    seqsOfBatch: (text) => JSON.parse(text).seqs,
+  };
+}
+
+/** Publish baselines: the HTTP path, one RPC, one insert, a batch insert. */
+export const bareWorker = (ctx) => ({ ...baseline(ctx, "bare", "baseline: bare worker 200", "bare"), publishPath: () => "/bare", noSeq: true });
+export const noopObject = (ctx) => ({ ...baseline(ctx, "noop_do", "baseline: worker -> no-op DO", "noop"), noSeq: true });
+export const insertObject = (ctx) => baseline(ctx, "insert_do", "baseline: DO one SQLite insert", "insert");
+export const batchInsertObject = (ctx) => baseline(ctx, "insert_batch_do", "baseline: DO n-row insert transaction", "insert-batch");
+
+/** Fan-out systems: edgepost and the broadcast baselines and peer. */
+export function fanoutSystems(ctx) {
+  return [
+    edgepostTopic(ctx),
+    baseline(ctx, "broadcast", "baseline: DO broadcast, no storage", "broadcast"),
+    baseline(ctx, "broadcast_insert", "baseline: DO broadcast + one insert", "broadcast-insert"),
+    { ...baseline(ctx, "partyserver", "peer: partyserver room (no durability)", "parties/room", "parties/room") },
+  ];
+}
+
+/** Edgepost requests that stop before the object: what the worker's HTTP path costs alone. */
+export function edgepostWorkerOnly(ctx) {
+  return [
+    { key: "edgepost_401", label: "diag: edgepost, no credentials (401)", path: "/v1/topics/diag/messages", status: 401, http: ctx.edgepost.anonymousHttp, pgid: ctx.edgepost.pgid },
+    { key: "edgepost_400", label: "diag: edgepost, auth + invalid body (400)", path: "/v1/topics/diag/messages", status: 400, http: ctx.edgepost.http, pgid: ctx.edgepost.pgid, body: "{}" },
+  ];
+}
+
+/** edgepost's TopicObject called over RPC from a minimal worker (bench/baselines/probe.ts). */
+export const probeTopicRpc = (ctx) => ({ ...baseline(ctx, "probe_topic_rpc", "diag: edgepost TopicObject.publish over RPC, no Hono", "probe/topic"), okStatus: 200 });
+export const probeTopicBatch = (ctx) => ({
+  ...baseline(ctx, "probe_topic_rpc", "diag: edgepost TopicObject.publish over RPC, no Hono", "probe/topic-batch"),
+  seqsOfBatch: (text) => JSON.parse(text).messages.map((message) => message.seq),
+});
+export const probeAppendOnly = (ctx) => baseline(ctx, "probe_append_only", "diag: edgepost TopicLog.append alone over RPC", "probe/append");

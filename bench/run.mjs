@@ -1,0 +1,160 @@
+#!/usr/bin/env node
+/**
+ * edgepost benchmarks: `npm run bench` (full) or `npm run bench -- --quick` (under 3 minutes on
+ * 2 cores). Builds edgepost and the baselines, serves both through Miniflare on fresh persisted
+ * state pinned to the server core, drives them from this process pinned to the other core,
+ * prints a table and writes bench/results/<date>-<sha>[-quick].json. See bench/README.md.
+ *
+ *   options: --quick, --repeats <n>, --only <a,b,c,d,e>, --out <file>,
+ *            --state-dir <dir> (where the servers' fresh state directories go; default the OS temp dir)
+ */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { HttpClient } from "./lib/http.mjs";
+import { makePayload } from "./lib/frames.mjs";
+import { computeRatios, printTable } from "./lib/report.mjs";
+import { buildEdgepost, bundleBaselines, fsyncProbe, pinSelf, repoRoot, ROOT_KEY, setStateRoot, startBaselines, startEdgepost } from "./lib/servers.mjs";
+import { runDelivery } from "./scenarios/delivery.mjs";
+import { runFanout } from "./scenarios/fanout.mjs";
+import { runPublish } from "./scenarios/publish.mjs";
+import { runQueue } from "./scenarios/queue.mjs";
+import { runRedelivery } from "./scenarios/redelivery.mjs";
+
+const PAYLOAD_BYTES = 256;
+
+const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery };
+
+const PROFILES = {
+  quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000] },
+  full: { repeats: 3, warmupMs: 500, measureMs: 4000, latencyMs: 4000, fanoutCounts: [1, 100, 1000] },
+};
+
+function options() {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      repeats: { type: "string" },
+      only: { type: "string" },
+      out: { type: "string" },
+      "state-dir": { type: "string" },
+    },
+    strict: true,
+  });
+  const profile = values.quick ? "quick" : "full";
+  const only = (values.only ?? Object.keys(SCENARIOS).join(",")).split(",").map((key) => key.trim());
+  for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use a,b,c,d,e`);
+  return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"] };
+}
+
+const version = (pkg) => JSON.parse(readFileSync(path.join(repoRoot, "node_modules", pkg, "package.json"), "utf8")).version;
+const git = (...args) => execFileSync("git", args, { cwd: repoRoot, encoding: "utf8" }).trim();
+
+function environment() {
+  return {
+    node: process.version,
+    workerd: version("workerd"),
+    miniflare: version("miniflare"),
+    wrangler: version("wrangler"),
+    partyserver: version("partyserver"),
+    ws: version("ws"),
+    "hdr-histogram-js": version("hdr-histogram-js"),
+    edgepostCommit: git("rev-parse", "HEAD"),
+    edgepostTreeDirty: git("status", "--porcelain", "--", "src", "wrangler.toml", "package.json").length > 0,
+    cpus: os.cpus().length,
+    cpuModel: os.cpus()[0]?.model,
+    loadAverageAtStart: os.loadavg().map((value) => Number(value.toFixed(2))),
+  };
+}
+
+async function main() {
+  const opts = options();
+  const started = Date.now();
+  const log = (line) => process.stdout.write(`${line}\n`);
+  const pinning = pinSelf();
+  log(`edgepost bench (${opts.profile}, ${opts.repeats} repeat(s)); load generator on core ${pinning.clientCore ?? "any"}, servers on core ${pinning.serverCore ?? "any"}`);
+
+  if (opts.stateDir) setStateRoot(opts.stateDir);
+  const env = { ...environment(), fsync: fsyncProbe() };
+  log(`state under ${env.fsync.stateRoot}: 4 KiB write+fsync p50 ${env.fsync.p50Ms} ms, p99 ${env.fsync.p99Ms} ms`);
+  log("building edgepost (npm run build) and the baselines (wrangler --dry-run) ...");
+  buildEdgepost();
+  const workDir = mkdtempSync(path.join(os.tmpdir(), "edgepost-bench-build-"));
+  const bundle = bundleBaselines(workDir);
+  const [edgepost, baselines] = await Promise.all([startEdgepost(), startBaselines(bundle)]);
+  const stopAll = () => Promise.all([edgepost.stop(), baselines.stop()]);
+  process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
+
+  const ctx = {
+    log,
+    quick: opts.profile === "quick",
+    repeats: opts.repeats,
+    durations: { warmupMs: opts.warmupMs, measureMs: opts.measureMs, latencyMs: opts.latencyMs },
+    fanoutCounts: opts.fanoutCounts,
+    payload: makePayload(PAYLOAD_BYTES),
+    runId: `r${Date.now().toString(36)}`,
+    edgepost: {
+      url: edgepost.url,
+      pgid: edgepost.pgid,
+      http: new HttpClient(edgepost.url, { headers: { authorization: `Bearer ${ROOT_KEY}` } }),
+      anonymousHttp: new HttpClient(edgepost.url),
+    },
+    baselines: { url: baselines.url, pgid: baselines.pgid, http: new HttpClient(baselines.url) },
+  };
+
+  const results = [];
+  const failures = [];
+  try {
+    for (const key of opts.only) {
+      try {
+        results.push(...(await SCENARIOS[key](ctx)));
+      } catch (error) {
+        failures.push({ scenario: key, error: String(error?.stack ?? error) });
+        log(`scenario ${key} failed: ${error?.stack ?? error}`);
+      }
+    }
+  } finally {
+    ctx.edgepost.http.close();
+    ctx.edgepost.anonymousHttp.close();
+    ctx.baselines.http.close();
+    await stopAll();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+
+  const { ratios, ratioSpreads, targets } = computeRatios(results);
+  const invalid = results.filter((result) => !result.valid);
+  const report = {
+    when: new Date(started).toISOString(),
+    profile: opts.profile,
+    repeats: opts.repeats,
+    durations: ctx.durations,
+    payloadBytes: ctx.payload.bytes,
+    pinning,
+    environment: { ...env, loadAverageAtEnd: os.loadavg().map((value) => Number(value.toFixed(2))) },
+    wallSeconds: Math.round((Date.now() - started) / 1000),
+    valid: invalid.length === 0 && failures.length === 0,
+    ratios,
+    ratioSpreads,
+    targets,
+    failures,
+    results,
+  };
+  printTable(report, log);
+
+  const date = new Date(started).toISOString().slice(0, 10);
+  const file = opts.out ?? path.join(repoRoot, "bench/results", `${date}-${env.edgepostCommit.slice(0, 7)}${opts.profile === "quick" ? "-quick" : ""}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  log(`\nwrote ${path.relative(process.cwd(), file)} (${report.wallSeconds} s)`);
+  if (!report.valid) {
+    log(`INVALID: ${invalid.length} case(s) with correctness problems, ${failures.length} scenario failure(s)`);
+    process.exitCode = 1;
+  }
+}
+
+main().catch((error) => {
+  process.stderr.write(`bench: ${error?.stack ?? error}\n`);
+  process.exit(1);
+});

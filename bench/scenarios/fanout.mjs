@@ -1,0 +1,75 @@
+/**
+ * (c) Fan-out: one topic with 1, 100 and 1,000 WebSocket subscribers (the `ws` package, all in
+ * the load generator: watch its CPU). Per subscriber count and system:
+ * - saturation: closed-loop publishers held within a window of undelivered messages;
+ *   deliveries/s = frames received by all subscribers / time from first publish to last frame;
+ * - fixed load: open-loop publishes at FIXED_RATE[n] msg/s, delivery latency from the intended
+ *   send time.
+ * The systems: edgepost, the broadcast baselines (no storage; one insert) and partyserver.
+ */
+import { runRounds } from "../lib/cases.mjs";
+import { fixedRatePhase, saturationPhase, warmup } from "../lib/phases.mjs";
+import { nowMs } from "../lib/stats.mjs";
+import { SubscriberSet } from "../lib/subscribers.mjs";
+import { fanoutSystems } from "../lib/systems.mjs";
+
+/**
+ * Messages/s for the fixed-load latency phase, per subscriber count (deliveries/s = rate x n):
+ * below what every system sustained at saturation here, so latency is not queueing.
+ */
+export const FIXED_RATE = { 1: 50, 100: 20, 1000: 5 };
+/**
+ * Saturation window (messages published but not yet delivered to everyone): enough to keep
+ * the pipeline full, small enough that send buffers stay bounded (1,000 x 4 frames at most).
+ */
+export const WINDOW = { 1: 64, 100: 16, 1000: 4 };
+
+const SATURATION_FIELDS = {
+  deliveriesPerSec: (run) => run.deliveriesPerSec,
+  messagesPerSec: (run) => run.messagesPerSec,
+  p99: (run) => run.latency.p99,
+  clientCpu: (run) => run.cpu.clientCpu,
+  serverCpu: (run) => run.cpu.serverCpu,
+};
+
+const FIXED_FIELDS = {
+  p50: (run) => run.latency.p50,
+  p99: (run) => run.latency.p99,
+  p999: (run) => run.latency.p999,
+  deliveriesPerSec: (run) => run.deliveriesPerSec,
+  clientCpu: (run) => run.cpu.clientCpu,
+  serverCpu: (run) => run.cpu.serverCpu,
+};
+
+/**
+ * Per subscriber count, every system's subscribers are open at once (idle sockets cost
+ * nothing), so the systems' saturation and fixed-load runs can alternate in rounds.
+ */
+export async function runFanout(ctx) {
+  ctx.log("(c) fan-out to 1, 100 and 1,000 WebSocket subscribers");
+  const results = [];
+  for (const count of ctx.fanoutCounts) {
+    const opened = [];
+    try {
+      const specs = [];
+      for (const system of fanoutSystems(ctx)) {
+        const name = `${ctx.runId}-c${count}-${system.key}`;
+        const opening = nowMs();
+        const subscribers = await new SubscriberSet(system.subscribeUrl(name), count).open();
+        opened.push(subscribers);
+        const connectMs = Math.round(nowMs() - opening);
+        await warmup(ctx, system, name, subscribers);
+        const base = { scenario: "c", system: system.key, label: system.label };
+        const rate = FIXED_RATE[count] ?? 10;
+        specs.push(
+          { ...base, params: { subscribers: count, phase: "saturation", window: WINDOW[count] ?? 4, connectMs }, fields: SATURATION_FIELDS, once: () => saturationPhase(ctx, system, name, subscribers, { window: WINDOW[count] ?? 4, concurrency: Math.min(16, WINDOW[count] ?? 4) }) },
+          { ...base, params: { subscribers: count, phase: "fixed", rate }, fields: FIXED_FIELDS, once: () => fixedRatePhase(ctx, system, name, subscribers, rate) },
+        );
+      }
+      results.push(...(await runRounds(ctx, specs)));
+    } finally {
+      for (const subscribers of opened) await subscribers.close();
+    }
+  }
+  return results;
+}
