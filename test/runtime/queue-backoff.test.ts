@@ -4,7 +4,7 @@ import { uniqueName } from "./helpers";
 import { configureQueue, enqueue, enqueueBatch, eventually, nack, pull, stats, storedMessages, type LeasedMessage } from "./queue-helpers";
 
 /** Slack for request latency and polling (25 ms) when measuring from the test's side. */
-const LATE_SLACK_MS = 250;
+const LATE_SLACK_MS = 400;
 
 /** Poll pull (no alarm needed: a nacked or delayed message becomes ready by time alone). */
 function pullWhenVisible(queue: string, what: string, timeoutMs = 5000): Promise<LeasedMessage> {
