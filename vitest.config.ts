@@ -9,7 +9,11 @@ export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
-      miniflare: { bindings: { EDGEPOST_ROOT_KEY: "test-root-key" } },
+      miniflare: {
+        bindings: { EDGEPOST_ROOT_KEY: "test-root-key" },
+        // A small publish limit so the rate-limit test reaches it quickly (wrangler.toml: 1,000).
+        ratelimits: { PUBLISH_LIMITER: { namespace_id: "1001", simple: { limit: 20, period: 10 } } },
+      },
     }),
   ],
   test: {

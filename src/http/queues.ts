@@ -14,6 +14,7 @@ import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
 import { nameParam } from "./names";
+import { enforcePublishRate } from "./rate-limit";
 
 export const queueRoutes = new Hono<AppEnv>();
 
@@ -35,6 +36,7 @@ queueRoutes.get("/:queue", async (c) => {
 queueRoutes.post("/:queue/messages", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "publish", name);
+  await enforcePublishRate(c);
   const { batch, messages } = parsePublishBody(QueueMessageInput, await readJson(c));
   const limit = maxMessageBytes(c.env);
   const prepared: PreparedQueueMessage[] = messages.map((message, index) => ({
@@ -102,9 +104,11 @@ queueRoutes.get("/:queue/consume", async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError(426, "websocket_required", "consume needs a WebSocket upgrade; use POST /pull over plain HTTP");
   }
+  const principal = c.get("principal");
   const consume: ConsumeRequest = {
     prefetch: parsed.data.prefetch ?? DEFAULT_PREFETCH,
     visibilityTimeoutSeconds: parsed.data.visibilityTimeoutSeconds ?? null,
+    expiresAt: principal.kind === "root" ? null : principal.expiresAt,
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-consume", JSON.stringify(consume));

@@ -13,6 +13,7 @@ import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { validationError } from "./errors";
 import { nameParam } from "./names";
+import { enforcePublishRate } from "./rate-limit";
 
 export const topicRoutes = new Hono<AppEnv>();
 
@@ -27,6 +28,7 @@ function parseQuery<T extends z.ZodType>(schema: T, query: Record<string, string
 topicRoutes.post("/:topic/messages", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "publish", name);
+  await enforcePublishRate(c);
   const { batch, messages } = parsePublishBody(TopicMessageInput, await readJson(c));
   const limit = maxMessageBytes(c.env);
   const prepared = messages.map((message, index) => prepareMessage(message, limit, batch ? index : undefined));

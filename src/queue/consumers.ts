@@ -3,6 +3,7 @@
  * a consumer while it holds fewer leases than its prefetch. Consumers are served round-robin,
  * one message per turn, so competing consumers share the queue fairly.
  */
+import { grantExpired } from "../auth/socket-grant";
 import { encodeQueueFrame, type LeasedRow } from "../protocol/frames";
 import type { QueueStore } from "./store";
 
@@ -13,6 +14,8 @@ export interface ConsumerState {
   prefetch: number;
   /** Lease length for this consumer's deliveries; null uses the queue's visibility timeout. */
   visibilityMs: number | null;
+  /** When the credential it connected with expires (ms); null for the root key. */
+  expiresAt: number | null;
 }
 
 export const CONSUMER_TAG = "consumer";
@@ -31,9 +34,9 @@ export class Consumers {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  accept(socket: WebSocket, prefetch: number, visibilityMs: number | null): ConsumerState {
+  accept(socket: WebSocket, prefetch: number, visibilityMs: number | null, expiresAt: number | null): ConsumerState {
     this.ctx.acceptWebSocket(socket, [CONSUMER_TAG]);
-    const state: ConsumerState = { role: "consumer", consumerId: crypto.randomUUID(), prefetch, visibilityMs };
+    const state: ConsumerState = { role: "consumer", consumerId: crypto.randomUUID(), prefetch, visibilityMs, expiresAt };
     socket.serializeAttachment(state);
     this.known.set(socket, state);
     return state;
@@ -50,6 +53,14 @@ export class Consumers {
     return state;
   }
 
+  /** Record a renewed credential so it survives hibernation. */
+  renew(socket: WebSocket, expiresAt: number | null): void {
+    const state = this.stateOf(socket);
+    if (!state) return;
+    state.expiresAt = expiresAt;
+    socket.serializeAttachment(state);
+  }
+
   forget(socket: WebSocket): void {
     this.known.delete(socket);
   }
@@ -64,6 +75,13 @@ export class Consumers {
     return result;
   }
 
+  /** Consumers whose credential has expired: the object closes them and releases their leases. */
+  expired(now: number): WebSocket[] {
+    return this.list()
+      .filter((consumer) => grantExpired(consumer.state, now))
+      .map((consumer) => consumer.socket);
+  }
+
   count(): number {
     return this.ctx.getWebSockets(CONSUMER_TAG).length;
   }
@@ -76,7 +94,9 @@ export class Consumers {
     const consumers = this.list();
     if (consumers.length === 0) return 0;
     const held = store.heldByConsumer();
-    const credit = consumers.map((consumer) => Math.max(0, consumer.state.prefetch - (held.get(consumer.state.consumerId) ?? 0)));
+    const credit = consumers.map((consumer) =>
+      grantExpired(consumer.state, now) ? 0 : Math.max(0, consumer.state.prefetch - (held.get(consumer.state.consumerId) ?? 0)),
+    );
     const wanted = Math.min(
       MAX_PUSH_PER_DISPATCH,
       credit.reduce((sum, value) => sum + value, 0),

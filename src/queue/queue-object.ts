@@ -10,6 +10,8 @@ import type { Env } from "../env";
 import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigInput } from "../protocol/schemas";
+import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
+import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
@@ -46,6 +48,8 @@ export interface QueueStats {
 export interface ConsumeRequest {
   prefetch: number;
   visibilityTimeoutSeconds: number | null;
+  /** When the consumer's credential expires (ms); null for the root key. */
+  expiresAt: number | null;
 }
 
 export class QueueObject extends DurableObject<Env> {
@@ -227,8 +231,15 @@ export class QueueObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const consume = JSON.parse(request.headers.get("x-edgepost-consume") ?? "null") as ConsumeRequest | null;
     if (!consume) return new Response("not found", { status: 404 });
+    if (this.consumers.count() >= MAX_SOCKETS_PER_OBJECT) {
+      return Response.json(
+        { error: { code: "at_capacity", message: `queue has ${MAX_SOCKETS_PER_OBJECT} consumers, its limit; retry later` } },
+        { status: 503, headers: { "retry-after": "5" } },
+      );
+    }
     const pair = new WebSocketPair();
-    this.consumers.accept(pair[1], consume.prefetch, consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000);
+    const visibilityMs = consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000;
+    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt);
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
@@ -238,20 +249,19 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    if (typeof message !== "string") {
-      socket.close(CloseCode.badFrame, "binary frames are not accepted");
-      return;
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message);
-    } catch {
-      socket.send(JSON.stringify({ type: "error", code: "invalid_json", message: "frame is not valid JSON" }));
+    const state = this.consumers.stateOf(socket);
+    if (!state) return;
+    const parsed = readClientFrame(socket, message, state);
+    if (!parsed) return;
+    if (parsed.type === "token") {
+      const grant = await renewGrant(this.env, socket, parsed, "consume", this.name);
+      if (grant) this.consumers.renew(socket, grant.expiresAt);
+      else this.releaseConsumer(socket);
       return;
     }
     const frame = ConsumerFrame.safeParse(parsed);
     if (!frame.success) {
-      socket.send(JSON.stringify({ type: "error", code: "invalid_frame", message: "expected {type: ack|nack|extend, leaseId, ...}" }));
+      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
       return;
     }
     const now = Date.now();
@@ -318,6 +328,10 @@ export class QueueObject extends DurableObject<Env> {
 
   /** After anything that may free credit or ready a message: push, and start dead-letter moves. */
   private afterChange(now: number): void {
+    for (const socket of this.consumers.expired(now)) {
+      socket.close(CloseCode.unauthorized, "credentials expired: send a token frame before expiry, or reconnect with a fresh token");
+      this.releaseConsumer(socket);
+    }
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
     if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
   }

@@ -91,7 +91,16 @@ export class Forwarder {
   /** Start forwarding at once after a publish, without holding up the publisher's reply. */
   kick(): void {
     if (this.subscriptions.length === 0) return;
-    for (const subscription of this.subscriptions) void this.flushQueue(subscription.queue);
+    // Queues that failed recently wait for their backoff (the alarm), not for the next publish.
+    const backingOff = new Set(
+      this.sql
+        .exec<{ queue: string }>("SELECT DISTINCT queue FROM outbox WHERE attempts > 0 AND due_at > ?", Date.now())
+        .toArray()
+        .map((row) => row.queue),
+    );
+    for (const subscription of this.subscriptions) {
+      if (!backingOff.has(subscription.queue)) void this.flushQueue(subscription.queue);
+    }
   }
 
   /** Forward everything due now (the alarm). Returns whether more remains. */

@@ -72,3 +72,35 @@ describe("frame limits", () => {
     fresh.close();
   });
 });
+
+describe("credentials on consumer sockets", () => {
+  it("closes an expired consumer with 4401 and gives its leases to others", async () => {
+    const queue = uniqueName("sock.q");
+    await api(`/v1/queues/${queue}`, { method: "PUT", body: { backoff: { minSeconds: 0.1, maxSeconds: 0.2 } } });
+    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, await mint({ consume: [queue] }, 2));
+    expect((await api(`/v1/queues/${queue}/messages`, { body: { data: "job" } })).status).toBe(201);
+    await consumer.waitForMessages(1);
+    await sleep(2100);
+    // Any change to the queue notices the expiry: here a second enqueue.
+    await api(`/v1/queues/${queue}/messages`, { body: { data: "job 2" } });
+    await consumer.waitFor((s) => s.closed !== null, "the consumer to be closed");
+    expect(consumer.closed!.code).toBe(4401);
+    const other = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=5`);
+    await other.waitForMessages(2, 5000);
+    expect(other.messages().map((frame) => frame.data).sort()).toEqual(["job", "job 2"]);
+    other.close();
+  });
+
+  it("keeps a consumer that renews its token, and refuses a renewal for another queue", async () => {
+    const queue = uniqueName("sock.qr");
+    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, await mint({ consume: [queue] }, 2));
+    consumer.send({ type: "token", token: await mint({ consume: [queue] }, 60) });
+    await consumer.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "renewal confirmed");
+    await sleep(2100);
+    await api(`/v1/queues/${queue}/messages`, { body: { data: "after renewal" } });
+    await consumer.waitForMessages(1);
+    consumer.send({ type: "token", token: await mint({ consume: ["other"] }, 60) });
+    await consumer.waitFor((s) => s.closed !== null, "close for out of scope");
+    expect(consumer.closed!.code).toBe(4403);
+  });
+});
