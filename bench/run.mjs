@@ -27,9 +27,14 @@ const PAYLOAD_BYTES = 256;
 
 const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery };
 
+/**
+ * Many short rounds rather than a few long ones: neighbours on a shared machine come and go
+ * within seconds (seen here: the same case 3x apart in consecutive rounds), and a ratio paired
+ * by round compares numbers taken seconds apart, so more rounds give a steadier median.
+ */
 const PROFILES = {
   quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000] },
-  full: { repeats: 3, warmupMs: 500, measureMs: 4000, latencyMs: 4000, fanoutCounts: [1, 100, 1000] },
+  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000] },
 };
 
 function options() {

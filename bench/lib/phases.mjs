@@ -9,7 +9,7 @@ import { closedLoop, openLoop } from "./load.mjs";
 import { cpuWindow, histogram, nowMs, recordMs, summarize } from "./stats.mjs";
 import { seqOfSingle } from "./systems.mjs";
 
-const DRAIN_TIMEOUT_MS = 30_000;
+const DRAIN_TIMEOUT_MS = 60_000;
 
 function publisher(ctx, system, name) {
   const acked = new AckedSeqs();

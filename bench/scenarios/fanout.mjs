@@ -51,7 +51,8 @@ export async function runFanout(ctx) {
   for (const count of ctx.fanoutCounts) {
     const opened = [];
     try {
-      const specs = [];
+      const saturation = [];
+      const fixed = [];
       for (const system of fanoutSystems(ctx)) {
         const name = `${ctx.runId}-c${count}-${system.key}`;
         const opening = nowMs();
@@ -61,12 +62,17 @@ export async function runFanout(ctx) {
         await warmup(ctx, system, name, subscribers);
         const base = { scenario: "c", system: system.key, label: system.label };
         const rate = FIXED_RATE[count] ?? 10;
-        specs.push(
-          { ...base, params: { subscribers: count, phase: "saturation", window: WINDOW[count] ?? 4, connectMs }, fields: SATURATION_FIELDS, once: () => saturationPhase(ctx, system, name, subscribers, { window: WINDOW[count] ?? 4, concurrency: Math.min(16, WINDOW[count] ?? 4) }) },
-          { ...base, params: { subscribers: count, phase: "fixed", rate }, fields: FIXED_FIELDS, once: () => fixedRatePhase(ctx, system, name, subscribers, rate) },
-        );
+        const window = WINDOW[count] ?? 4;
+        saturation.push({
+          ...base,
+          params: { subscribers: count, phase: "saturation", window, connectMs },
+          fields: SATURATION_FIELDS,
+          once: () => saturationPhase(ctx, system, name, subscribers, { window, concurrency: Math.min(16, window) }),
+        });
+        fixed.push({ ...base, params: { subscribers: count, phase: "fixed", rate }, fields: FIXED_FIELDS, once: () => fixedRatePhase(ctx, system, name, subscribers, rate) });
       }
-      results.push(...(await runRounds(ctx, specs)));
+      // Saturation runs of all systems next to each other in a round, then the fixed loads.
+      results.push(...(await runRounds(ctx, [...saturation, ...fixed])));
     } finally {
       for (const subscribers of opened) await subscribers.close();
     }

@@ -134,18 +134,22 @@ function workerOnlyCase(ctx, diag) {
 
 export async function runPublish(ctx) {
   ctx.log("(a) HTTP publish into one topic");
+  // Within a round, each edgepost case runs right next to the baseline it is divided by.
   const specs = [];
-  const singles = [edgepostTopic(ctx), bareWorker(ctx), noopObject(ctx), insertObject(ctx)];
   for (const concurrency of CONCURRENCIES) {
-    for (const system of singles) specs.push(publishCase(ctx, system, { concurrency }));
+    for (const system of [edgepostTopic(ctx), insertObject(ctx)]) specs.push(publishCase(ctx, system, { concurrency }));
+    if (concurrency === DIAG_CONCURRENCY) {
+      // Where the time goes: edgepost's object without its worker, and the append alone.
+      specs.push(publishCase(ctx, probeTopicRpc(ctx), { concurrency }));
+      specs.push(publishCase(ctx, probeAppendOnly(ctx), { concurrency }));
+    }
+    for (const system of [noopObject(ctx), bareWorker(ctx)]) specs.push(publishCase(ctx, system, { concurrency }));
   }
   for (const batch of BATCHES) {
     for (const system of [edgepostTopic(ctx), batchInsertObject(ctx)]) specs.push(publishCase(ctx, system, { concurrency: BATCH_CONCURRENCY, batch }));
   }
-  // Where the time goes: edgepost's worker alone, and its object without the worker.
-  for (const diag of edgepostWorkerOnly(ctx)) specs.push(workerOnlyCase(ctx, diag));
-  specs.push(publishCase(ctx, probeTopicRpc(ctx), { concurrency: DIAG_CONCURRENCY }));
-  specs.push(publishCase(ctx, probeAppendOnly(ctx), { concurrency: DIAG_CONCURRENCY }));
   specs.push(publishCase(ctx, probeTopicBatch(ctx), { concurrency: BATCH_CONCURRENCY, batch: 100 }));
+  // edgepost's worker alone: answers that stop before the object.
+  for (const diag of edgepostWorkerOnly(ctx)) specs.push(workerOnlyCase(ctx, diag));
   return runRounds(ctx, specs);
 }
