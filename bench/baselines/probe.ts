@@ -9,8 +9,13 @@
  *   POST /probe/append/{name}         TopicAppendOnly: the object's log append alone (one
  *                                     transactionSync: insert + meta), none of the rest of
  *                                     publish (fan-out, outbox, alarm re-arm, registration)
+ *   POST /probe/validate/x            edgepost's body handling only (parsePublishBody with
+ *                                     zod, prepareMessage), no object: its cost inside workerd
+ *   POST /probe/parse/x               JSON.parse and a stringify per message, for comparison
  */
+import { parsePublishBody, prepareMessage } from "../../src/http/body";
 import type { PreparedMessage } from "../../src/protocol/frames";
+import { TopicMessageInput } from "../../src/protocol/schemas";
 import { DirectoryObject } from "../../src/directory/directory-object";
 import { QueueObject } from "../../src/queue/queue-object";
 import type { TopicLog } from "../../src/topic/log";
@@ -44,6 +49,12 @@ const json = (value: unknown) => new Response(JSON.stringify(value), { headers: 
 export async function probe(request: Request, env: ProbeEnv, kind: string, name: string): Promise<Response> {
   const body = (await request.json()) as { data?: unknown; messages?: { data?: unknown }[] };
   switch (kind) {
+    case "validate": {
+      const { messages } = parsePublishBody(TopicMessageInput, body);
+      return json({ count: messages.map((message, index) => prepareMessage(message, 262_144, index)).length });
+    }
+    case "parse":
+      return json({ count: (body.messages ?? []).map(prepare).length });
     case "topic":
       return json((await env.TOPIC.getByName(name).publish([prepare(body)]))[0]);
     case "topic-batch":

@@ -41,6 +41,7 @@ async function finish(subscribers, pub, system, phaseStart, cpu) {
     published: pub.acked.seqs.length,
     delivered: subscribers.delivered,
     deliveriesPerSec: subscribers.delivered > 0 ? (subscribers.delivered / deliverySpanMs) * 1000 : 0,
+    serverCpuUsPerDelivery: subscribers.delivered > 0 ? (cpuUse.serverCpuSeconds * 1e6) / subscribers.delivered : null,
     meanFrameBytes: subscribers.delivered > 0 ? Math.round(subscribers.frameBytes / subscribers.delivered) : null,
     latency: summarize(subscribers.latency),
     ack: summarize(pub.ack),

@@ -68,6 +68,16 @@ export function computeRatios(results) {
   spreads.edgepost_batch100_vs_topic_rpc_probe = paired(batch("edgepost", 100), batch("probe_topic_rpc", 100), "msgsPerSec");
   spreads.topic_rpc_probe_batch100_vs_batch_baseline = paired(batch("probe_topic_rpc", 100), batch("insert_batch_do", 100), "msgsPerSec");
 
+  // CPU cost ratios (server CPU per message or delivery, edgepost / baseline): the same
+  // comparison in a unit that neighbours taking the core barely move.
+  spreads.cpu_per_msg_publish_vs_insert_baseline = paired(single("edgepost", 16), single("insert_do", 16), "serverCpuMsPerMsg");
+  spreads.cpu_per_msg_batch100_vs_batch_baseline = paired(batch("edgepost", 100), batch("insert_batch_do", 100), "serverCpuMsPerMsg");
+  spreads.cpu_per_msg_topic_rpc_probe_vs_insert_baseline = paired(single("probe_topic_rpc", 16), single("insert_do", 16), "serverCpuMsPerMsg");
+  spreads.cpu_per_msg_topic_rpc_probe_batch100_vs_batch_baseline = paired(batch("probe_topic_rpc", 100), batch("insert_batch_do", 100), "serverCpuMsPerMsg");
+  spreads.cpu_per_delivery_fanout1000_vs_broadcast_insert_baseline = paired(fanout("edgepost", 1000), fanout("broadcast_insert", 1000), "serverCpuUsPerDelivery");
+  spreads.cpu_per_delivery_fanout1000_vs_partyserver = paired(fanout("edgepost", 1000), fanout("partyserver", 1000), "serverCpuUsPerDelivery");
+  spreads.validate_batch100_vs_parse_cpu = paired(find(results, "a", "probe_validate_batch"), find(results, "a", "probe_parse_batch"), "serverCpuMsPerMsg");
+
   const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
   const check = (key, target, test) => ({ target, value: ratios[key], spread: spreads[key], met: ratios[key] === null ? null : test(ratios[key]) });
   const targets = {
@@ -105,12 +115,12 @@ export function printTable(report, log) {
   const cpu = (result) => [fmt(result.summary.clientCpu, 2), fmt(result.summary.serverCpu, 2), fmt(result.summary.serverCoreBusy, 2)];
   log(`\nmedian (min-max) over ${report.repeats} repeat(s); payload ${report.payloadBytes} B of data; latencies in ms; CPU in cores;`);
   log("srv core busy: the server core's total load, neighbours included; overloaded: delivered below 0.9 x the offered rate");
-  table(log, "(a) HTTP publish, closed loop", ["system", "conc", "batch", "msgs/s", "req/s", "ack p50", "ack p99", "client cpu", "server cpu", "srv core busy", "flags"],
-    of("a").map((r) => [r.label, r.params.concurrency, r.params.batch ?? 1, fmt(r.summary.msgsPerSec, 0), fmt(r.summary.requestsPerSec, 0), fmt(r.summary.ackP50, 2), fmt(r.summary.ackP99, 2), ...cpu(r), flags(r)]));
+  table(log, "(a) HTTP publish, closed loop", ["system", "conc", "batch", "msgs/s", "req/s", "ack p50", "ack p99", "srv cpu ms/req", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("a").map((r) => [r.label, r.params.concurrency, r.params.batch ?? 1, fmt(r.summary.msgsPerSec, 0), fmt(r.summary.requestsPerSec, 0), fmt(r.summary.ackP50, 2), fmt(r.summary.ackP99, 2), fmt(r.summary.serverCpuMsPerMsg && { ...r.summary.serverCpuMsPerMsg, median: r.summary.serverCpuMsPerMsg.median * (r.params.batch ?? 1), min: r.summary.serverCpuMsPerMsg.min * (r.params.batch ?? 1), max: r.summary.serverCpuMsPerMsg.max * (r.params.batch ?? 1) }, 2), ...cpu(r), flags(r)]));
   table(log, "(b) publish-to-WebSocket delivery, open loop, 1 subscriber", ["system", "msg/s", "delivered/s", "p50", "p99", "p99.9", "max", "ack p99", "client cpu", "server cpu", "srv core busy", "flags"],
     of("b").map((r) => [r.label, r.params.rate, fmt(r.summary.achievedRate, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), fmt(r.summary.p999, 2), fmt(r.summary.max, 2), fmt(r.summary.ackP99, 2), ...cpu(r), flags(r)]));
-  table(log, "(c) fan-out", ["system", "subs", "phase", "deliveries/s", "msgs/s", "p50", "p99", "client cpu", "server cpu", "srv core busy", "flags"],
-    of("c").map((r) => [r.label, r.params.subscribers, r.params.phase === "fixed" ? `${r.params.rate} msg/s` : "saturation", fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.messagesPerSec, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), ...cpu(r), flags(r)]));
+  table(log, "(c) fan-out", ["system", "subs", "phase", "deliveries/s", "msgs/s", "srv cpu us/deliv", "p50", "p99", "client cpu", "server cpu", "srv core busy", "flags"],
+    of("c").map((r) => [r.label, r.params.subscribers, r.params.phase === "fixed" ? `${r.params.rate} msg/s` : "saturation", fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.messagesPerSec, 0), fmt(r.summary.serverCpuUsPerDelivery, 1), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), ...cpu(r), flags(r)]));
   table(log, "(d) queue: enqueue, consume, ack", ["system", "consumers", "acked/s", "p50", "p99", "enqueue p99", "client cpu", "server cpu", "srv core busy", "flags"],
     of("d").map((r) => [r.label, r.params.consumers, fmt(r.summary.ackedPerSec, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), fmt(r.summary.enqueueAckP99, 2), ...cpu(r), flags(r)]));
   table(log, "(e) redelivery after lease expiry", ["system", "lag p50", "lag p99", "raw p99", "max", "flags"],

@@ -69,7 +69,8 @@ export function cpuWindow(serverPgid) {
     const client = process.cpuUsage(startClient);
     const clientCpu = (client.user + client.system) / 1e6 / wallS;
     const serverCpu = serverPgid ? (groupCpuSeconds(serverPgid) - startServer) / wallS : null;
-    return { clientCpu: round(clientCpu), serverCpu: round(serverCpu), clientBound: clientCpu > CLIENT_BOUND_CPU, coresBusy };
+    const serverCpuSeconds = serverPgid ? round(groupCpuSeconds(serverPgid) - startServer, 4) : null;
+    return { clientCpu: round(clientCpu), serverCpu: round(serverCpu), serverCpuSeconds, clientBound: clientCpu > CLIENT_BOUND_CPU, coresBusy };
   };
 }
 

@@ -59,6 +59,18 @@ export function edgepostWorkerOnly(ctx) {
   ];
 }
 
+/** A 100-message batch body. */
+const batchBody = (ctx) => `{"messages":[${Array.from({ length: 100 }, (_, c) => `{"data":${ctx.payload.data(c, 1.8e12)}}`).join(",")}]}`;
+
+/** In workerd, no object: edgepost's body validation (src/http/body.ts) vs a bare JSON.parse. */
+export function validationProbes(ctx) {
+  const probe = (key, label, route) => ({ key, label, path: `/probe/${route}/x`, status: 200, http: ctx.baselines.http, pgid: ctx.baselines.pgid, batch: 100, makeBody: batchBody });
+  return [
+    probe("probe_validate_batch", "diag: edgepost parsePublishBody + prepareMessage, 100 msgs", "validate"),
+    probe("probe_parse_batch", "diag: JSON.parse + stringify each, 100 msgs", "parse"),
+  ];
+}
+
 /** edgepost's TopicObject called over RPC from a minimal worker (bench/baselines/probe.ts). */
 export const probeTopicRpc = (ctx) => ({ ...baseline(ctx, "probe_topic_rpc", "diag: edgepost TopicObject.publish over RPC, no Hono", "probe/topic"), okStatus: 200 });
 export const probeTopicBatch = (ctx) => ({

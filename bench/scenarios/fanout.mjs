@@ -26,6 +26,8 @@ export const WINDOW = { 1: 64, 100: 16, 1000: 4 };
 
 const SATURATION_FIELDS = {
   deliveriesPerSec: (run) => run.deliveriesPerSec,
+  // Server CPU per delivered frame: unlike deliveries/s, barely moved by neighbours.
+  serverCpuUsPerDelivery: (run) => run.serverCpuUsPerDelivery,
   messagesPerSec: (run) => run.messagesPerSec,
   p99: (run) => run.latency.p99,
   clientCpu: (run) => run.cpu.clientCpu,
