@@ -37,30 +37,14 @@ export type QueueConfig = z.infer<typeof S.QueueConfig>;
 export type QueueConfigInput = z.input<typeof S.QueueConfigInput>;
 export type PullOptions = z.input<typeof S.PullInput>;
 
-/**
- * A message leased to this client (pull or consume). The worker encodes it by hand
- * (protocol/frames.ts `encodeLeased`), so it has no schema of its own.
- */
-export type LeasedMessage = StoredMessage & {
-  /** 1 on the first delivery. */
-  attempt: number;
-  /** Unique per delivery: ack, nack or extend with it. */
-  leaseId: string;
-  /** Milliseconds since the epoch. */
-  leaseExpiresAt: number;
-};
+/** A message leased to this client (pull or consume). */
+export type LeasedMessage = z.infer<typeof S.LeasedMessage>;
 
 /**
  * The outcome for one lease id. `stale`: the lease expired, was already used, or belongs to
- * an earlier delivery, and nothing changed. Mirrors `LeaseResult` in src/queue/store.ts.
+ * an earlier delivery, and nothing changed.
  */
-export interface LeaseResult {
-  leaseId: string;
-  ok: boolean;
-  status: "acked" | "nacked" | "extended" | "stale";
-  /** The nack used the last attempt and the message went to the dead-letter queue. */
-  deadLettered?: true;
-}
+export type LeaseResult = z.infer<typeof S.LeaseResult>;
 
 export interface AckResponse {
   results: LeaseResult[];
@@ -75,23 +59,7 @@ export interface ExtendResponse {
   extended: number;
 }
 
-/** Mirrors `QueueStats` in src/queue/queue-object.ts (an interface there, not a schema). */
-export interface QueueStats {
-  name: string;
-  ready: number;
-  inFlight: number;
-  delayed: number;
-  oldestAgeSeconds: number;
-  consumers: number;
-  deadLettered: number;
-  deadLetterPending: number;
-  redeliveries: number;
-  acked: number;
-  enqueued: number;
-  expired: number;
-  lastSeq: number;
-  config: QueueConfig;
-}
+export type QueueStats = z.infer<typeof S.QueueStats>;
 
 /** Name patterns per operation: an exact name, a prefix ending in `*`, or `*`. */
 export type Scopes = z.input<typeof ScopesSchema>;

@@ -14,10 +14,7 @@ const input = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "input
 const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as Schema;
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
-const Leased = S.StoredMessage.extend({ attempt: z.number().int(), leaseId: z.string(), leaseExpiresAt: z.number().int() });
-const LeaseResults = z.object({
-  results: z.array(z.object({ leaseId: z.string(), ok: z.boolean(), status: z.enum(["acked", "nacked", "extended", "stale"]), deadLettered: z.literal(true).optional() })),
-});
+const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
 const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
 
 function json(schema: Schema, description = "OK") {
@@ -88,14 +85,14 @@ export function openApiDocument(serverUrl: string): Schema {
         delete: op("Unbind a queue", { params: ["topic", "queue"], responses: { "200": json({ type: "object" }) } }),
       },
       "/v1/queues/{queue}": {
-        get: op("Queue stats", { params: Q, responses: { "200": json({ type: "object" }) } }),
+        get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
         put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
       },
       "/v1/queues/{queue}/messages": {
         post: op("Enqueue one message or a batch", { params: Q, body: publishBody(S.QueueMessageInput), responses: publishResponses }),
         delete: op("Purge the queue", { params: Q, responses: { "200": json({ type: "object", properties: { purged: { type: "integer" } } }) } }),
       },
-      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(Leased) }))) } }) },
+      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
       "/v1/queues/{queue}/ack": { post: op("Ack leases", { params: Q, body: input(S.AckInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/nack": { post: op("Nack leases", { params: Q, body: input(S.NackInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/extend": { post: op("Extend leases", { params: Q, body: input(S.ExtendInput), responses: { "200": json(output(LeaseResults)) } }) },

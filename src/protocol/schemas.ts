@@ -173,3 +173,45 @@ export const ConsumerFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("extend"), leaseId: z.string().min(1).max(200), visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS) }),
 ]);
 export type ConsumerFrame = z.infer<typeof ConsumerFrame>;
+
+/** A message leased to a consumer (pull items; consumer frames add `type` and `queue`). */
+export const LeasedMessage = StoredMessage.extend({
+  /** 1 on the first delivery. */
+  attempt: z.number().int(),
+  /** Unique per delivery: ack, nack or extend with it. */
+  leaseId: z.string(),
+  leaseExpiresAt: z.number().int(),
+});
+export type LeasedMessage = z.infer<typeof LeasedMessage>;
+
+/**
+ * The outcome for one lease id. `stale`: the lease expired, was already used, or belongs to an
+ * earlier delivery, and nothing changed.
+ */
+export const LeaseResult = z.object({
+  leaseId: z.string(),
+  ok: z.boolean(),
+  status: z.enum(["acked", "nacked", "extended", "stale"]),
+  /** The nack used the last attempt and the message went to the dead-letter queue. */
+  deadLettered: z.literal(true).optional(),
+});
+export type LeaseResult = z.infer<typeof LeaseResult>;
+export type LeaseStatus = LeaseResult["status"];
+
+export const QueueStats = z.object({
+  name: z.string(),
+  ready: z.number().int(),
+  inFlight: z.number().int(),
+  delayed: z.number().int(),
+  oldestAgeSeconds: z.number().int(),
+  consumers: z.number().int(),
+  deadLettered: z.number().int(),
+  deadLetterPending: z.number().int(),
+  redeliveries: z.number().int(),
+  acked: z.number().int(),
+  enqueued: z.number().int(),
+  expired: z.number().int(),
+  lastSeq: z.number().int(),
+  config: QueueConfig,
+});
+export type QueueStats = z.infer<typeof QueueStats>;

@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
-import { ConsumerFrame, type QueueConfig, type QueueConfigInput } from "../protocol/schemas";
+import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
@@ -26,23 +26,6 @@ const DEAD_LETTER_BATCH = 100;
 const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
-
-export interface QueueStats {
-  name: string;
-  ready: number;
-  inFlight: number;
-  delayed: number;
-  oldestAgeSeconds: number;
-  consumers: number;
-  deadLettered: number;
-  deadLetterPending: number;
-  redeliveries: number;
-  acked: number;
-  enqueued: number;
-  expired: number;
-  lastSeq: number;
-  config: QueueConfig;
-}
 
 /** What the worker forwards to `fetch` for a consumer socket; validated there. */
 export interface ConsumeRequest {

@@ -7,7 +7,9 @@
  * earlier delivery) matches no row, so it can change nothing.
  */
 import type { LeasedRow, PreparedMessage } from "../protocol/frames";
-import type { QueueConfig } from "../protocol/schemas";
+import type { LeaseResult, QueueConfig } from "../protocol/schemas";
+
+export type { LeaseResult } from "../protocol/schemas";
 import { readMeta, writeMeta } from "../storage/migrations";
 import { retryDelayMs } from "./backoff";
 import type { TransferredMessage } from "./transfer";
@@ -16,16 +18,6 @@ export interface EnqueueResult {
   seq: number;
   id: string;
   duplicate?: true;
-}
-
-export type LeaseStatus = "acked" | "nacked" | "extended" | "stale";
-
-export interface LeaseResult {
-  leaseId: string;
-  ok: boolean;
-  status: LeaseStatus;
-  /** Set when the nack used the last attempt and the message went to the dead-letter queue. */
-  deadLettered?: true;
 }
 
 export interface PreparedQueueMessage extends PreparedMessage {

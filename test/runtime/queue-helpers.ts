@@ -7,7 +7,18 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import type { Env } from "../../src/env";
+import type {
+  LeasedMessage,
+  LeaseResult,
+  PublishResult,
+  QueueConfig,
+  QueueConfigInput,
+  QueueMessageInput,
+  QueueStats,
+} from "../../src/protocol/schemas";
 import { api, json } from "./helpers";
+
+export type { LeasedMessage, LeaseResult, QueueConfig, QueueStats };
 
 /** Short leases and backoff so expiry and retries happen within a test (backoff.ts ranges). */
 export const FAST = {
@@ -15,72 +26,15 @@ export const FAST = {
   backoff: { minSeconds: 0.1, maxSeconds: 0.4 },
 } as const;
 
-export interface QueueConfigBody {
-  visibilityTimeoutSeconds?: number;
-  maxAttempts?: number;
-  deadLetterQueue?: string | null;
-  retentionSeconds?: number;
-  dedupWindowSeconds?: number;
-  backoff?: { minSeconds: number; maxSeconds: number };
-}
-
-export interface QueueConfig extends Required<QueueConfigBody> {
-  name: string;
-  deadLetterQueue: string | null;
-}
-
-export interface LeasedMessage {
-  seq: number;
-  id: string;
-  data: unknown;
-  attributes: Record<string, string>;
-  publishedAt: number;
-  attempt: number;
-  leaseId: string;
-  leaseExpiresAt: number;
-}
-
-export interface LeaseResult {
-  leaseId: string;
-  ok: boolean;
-  status: "acked" | "nacked" | "extended" | "stale";
-  deadLettered?: true;
-}
-
-export interface EnqueueResult {
-  seq: number;
-  id: string;
-  duplicate?: true;
-}
-
-export interface QueueStats {
-  name: string;
-  ready: number;
-  inFlight: number;
-  delayed: number;
-  oldestAgeSeconds: number;
-  consumers: number;
-  deadLettered: number;
-  deadLetterPending: number;
-  redeliveries: number;
-  acked: number;
-  enqueued: number;
-  lastSeq: number;
-  config: QueueConfig;
-}
-
-export interface QueueMessageBody {
-  data: unknown;
-  id?: string;
-  attributes?: Record<string, string>;
-  delaySeconds?: number;
-}
+export type QueueConfigBody = QueueConfigInput;
+export type QueueMessageBody = QueueMessageInput;
+export type EnqueueResult = PublishResult;
 
 export interface ErrorBody {
   error: { code: string; message: string };
 }
 
-const bindings = env as unknown as Env;
+const bindings: Env = env;
 
 /** The queue's Durable Object stub, for alarms, eviction and storage inspection. */
 export function queueStub(name: string): DurableObjectStub {

@@ -1,7 +1,7 @@
 /** Redrive: a dead-letter queue's messages go back to the queue they came from (or to `to`), once each. */
 import { describe, expect, it } from "vitest";
 import { api, json, uniqueName } from "./helpers";
-import { ack, configureQueue, enqueue, enqueueBatch, eventually, expectStatus, FAST, nack, pull, runAlarm, stats } from "./queue-helpers";
+import { ack, configureQueue, enqueue, enqueueBatch, eventually, expectStatus, FAST, nack, pull, runAlarm, stats, type QueueMessageBody } from "./queue-helpers";
 
 interface RedriveResult {
   moved: number;
@@ -15,7 +15,7 @@ async function redrive(dlq: string, body: { to?: string; max?: number } = {}): P
 }
 
 /** Enqueue a message to `source` (maxAttempts 1) and fail it once; wait until its dead-letter queue has it. */
-async function deadLetter(source: string, dlq: string, data: unknown, id: string): Promise<void> {
+async function deadLetter(source: string, dlq: string, data: QueueMessageBody["data"], id: string): Promise<void> {
   const arrived = (await stats(dlq)).enqueued + 1;
   await enqueue(source, { data, id });
   const [message] = await pull(source);
