@@ -59,9 +59,10 @@ export function drawRateChart(container, points, { since, windowMs, label }) {
   for (const series of SERIES) {
     if (visible.length === 0) continue;
     const coordinates = visible.map((point) => `${x(point.at).toFixed(1)},${y(point[series.key]).toFixed(1)}`);
-    // A single sample is drawn as a short flat segment so it is visible at all.
-    if (coordinates.length === 1) coordinates.unshift(`${(x(visible[0].at) - 4).toFixed(1)},${y(visible[0][series.key]).toFixed(1)}`);
     svg.append(svgElement("polyline", { class: `line ${series.key}`, points: coordinates.join(" "), "data-series": series.key }));
+    // The latest value as a dot: visible even while there is only one sample.
+    const latest = visible.at(-1);
+    svg.append(svgElement("circle", { class: `dot ${series.key}`, cx: x(latest.at).toFixed(1), cy: y(latest[series.key]).toFixed(1), r: 3 }));
   }
   container.replaceChildren(svg);
 }

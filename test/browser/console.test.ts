@@ -55,12 +55,12 @@ describe("console in Chromium", () => {
 
     await page.getByLabel("Token").waitFor();
     // Nothing of the console shows before a token is accepted.
-    await expect(page.getByRole("region", { name: "Topics" }).isVisible()).resolves.toBe(false);
+    await expect(page.getByRole("region", { name: "Topics", exact: true }).isVisible()).resolves.toBe(false);
 
     await page.getByLabel("Token").fill("not-the-root-key");
     await page.getByRole("button", { name: "Connect", exact: true }).click();
     await waitForText(page.getByRole("alert"), /not accepted/, "the sign-in error");
-    await expect(page.getByRole("region", { name: "Topics" }).isVisible()).resolves.toBe(false);
+    await expect(page.getByRole("region", { name: "Topics", exact: true }).isVisible()).resolves.toBe(false);
     await browser.screenshot("1-sign-in-refused");
   });
 
