@@ -6,8 +6,8 @@
  */
 import type { Env } from "../env";
 import { CloseCode } from "../protocol/frames";
-import { allows, type Operation } from "./scopes";
-import { verifyToken } from "./tokens";
+import { expiryOf, isAllowed, principalFor } from "./principal";
+import type { Operation } from "./scopes";
 
 export interface SocketGrant {
   /** Milliseconds since the epoch; null for the root key, which does not expire. */
@@ -22,15 +22,15 @@ export type RefreshOutcome =
   | { ok: true; grant: SocketGrant }
   | { ok: false; closeCode: number; reason: string };
 
-/** Verify an in-band token for `operation` on `name`. */
+/** Verify an in-band credential (a token, or the root key) for `operation` on `name`. */
 export async function refreshGrant(env: Env, token: unknown, operation: Operation, name: string): Promise<RefreshOutcome> {
   if (typeof token !== "string" || token.length === 0 || token.length > 4096) {
     return { ok: false, closeCode: CloseCode.unauthorized, reason: "token frame needs a token string" };
   }
-  const verified = await verifyToken(env, token);
-  if (!verified) return { ok: false, closeCode: CloseCode.unauthorized, reason: "invalid or expired token" };
-  if (!allows(verified.scopes, operation, name)) return { ok: false, closeCode: CloseCode.forbidden, reason: `token may not ${operation} on ${name}` };
-  return { ok: true, grant: { expiresAt: verified.expiresAt } };
+  const principal = await principalFor(env, token);
+  if (!principal) return { ok: false, closeCode: CloseCode.unauthorized, reason: "invalid or expired token" };
+  if (!isAllowed(principal, operation, name)) return { ok: false, closeCode: CloseCode.forbidden, reason: `token may not ${operation} on ${name}` };
+  return { ok: true, grant: { expiresAt: expiryOf(principal) } };
 }
 
 /**

@@ -5,29 +5,15 @@
  * for the operation on a name: 401 for no or bad credentials, 403 for out of scope.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { allows, type Operation } from "../auth/scopes";
-import { verifyToken, type VerifiedToken } from "../auth/tokens";
+import { isAllowed, principalFor, type Principal } from "../auth/principal";
+import type { Operation } from "../auth/scopes";
 import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
 
 export type { Operation } from "../auth/scopes";
-
-export type Principal =
-  | { kind: "root" }
-  | ({ kind: "token" } & VerifiedToken);
+export { isAllowed, type Principal } from "../auth/principal";
 
 export type AppEnv = { Bindings: Env; Variables: { principal: Principal } };
-
-const encoder = new TextEncoder();
-
-/** Compare secrets in constant time: hash both so lengths match, then timingSafeEqual. */
-async function sameSecret(given: string, expected: string): Promise<boolean> {
-  const [a, b] = await Promise.all([
-    crypto.subtle.digest("SHA-256", encoder.encode(given)),
-    crypto.subtle.digest("SHA-256", encoder.encode(expected)),
-  ]);
-  return crypto.subtle.timingSafeEqual(a, b);
-}
 
 export function credentialOf(c: Context): string | null {
   const header = c.req.header("authorization");
@@ -37,14 +23,6 @@ export function credentialOf(c: Context): string | null {
     return match[1]!;
   }
   return c.req.query("token") ?? null;
-}
-
-export async function principalFor(env: Env, credential: string): Promise<Principal | null> {
-  const rootKey = env.EDGEPOST_ROOT_KEY!;
-  const previous = env.EDGEPOST_ROOT_KEY_PREVIOUS;
-  if ((await sameSecret(credential, rootKey)) || (previous && (await sameSecret(credential, previous)))) return { kind: "root" };
-  const token = await verifyToken(env, credential);
-  return token ? { kind: "token", ...token } : null;
 }
 
 export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
@@ -59,10 +37,6 @@ export const authenticate: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("principal", principal);
   return next();
 };
-
-export function isAllowed(principal: Principal, operation: Operation, name: string): boolean {
-  return principal.kind === "root" || allows(principal.scopes, operation, name);
-}
 
 /** Throw 403 unless the principal may perform `operation` on `name`. */
 export function authorize(c: Context<AppEnv>, operation: Operation, name: string): void {

@@ -10,6 +10,7 @@ import { DEFAULT_PREFETCH } from "../protocol/limits";
 import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
 import type { ConsumeRequest } from "../queue/queue-object";
 import type { PreparedQueueMessage } from "../queue/store";
+import { expiryOf } from "../auth/principal";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
@@ -108,7 +109,7 @@ queueRoutes.get("/:queue/consume", async (c) => {
   const consume: ConsumeRequest = {
     prefetch: parsed.data.prefetch ?? DEFAULT_PREFETCH,
     visibilityTimeoutSeconds: parsed.data.visibilityTimeoutSeconds ?? null,
-    expiresAt: principal.kind === "root" ? null : principal.expiresAt,
+    expiresAt: expiryOf(principal),
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-consume", JSON.stringify(consume));

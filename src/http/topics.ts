@@ -9,6 +9,7 @@ import { encodeMessage } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
 import { Attributes, HistoryQuery, SubscribeQuery, TopicConfigInput, TopicMessageInput } from "../protocol/schemas";
 import type { SubscribeRequest } from "../topic/topic-object";
+import { expiryOf } from "../auth/principal";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { validationError } from "./errors";
@@ -67,7 +68,7 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
   const subscribe: SubscribeRequest = {
     transport: isWebSocket ? "websocket" : "sse",
     after,
-    expiresAt: principal.kind === "root" ? null : principal.expiresAt,
+    expiresAt: expiryOf(principal),
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));

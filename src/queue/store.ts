@@ -8,11 +8,11 @@
  */
 import type { LeasedRow, PreparedMessage } from "../protocol/frames";
 import type { LeaseResult, QueueConfig } from "../protocol/schemas";
-
-export type { LeaseResult } from "../protocol/schemas";
 import { readMeta, writeMeta } from "../storage/migrations";
 import { retryDelayMs } from "./backoff";
 import type { TransferredMessage } from "./transfer";
+
+export type { LeaseResult } from "../protocol/schemas";
 
 export interface EnqueueResult {
   seq: number;
