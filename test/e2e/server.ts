@@ -104,13 +104,26 @@ export interface StartOptions {
   persistDir?: string;
 }
 
+export interface RestartOptions {
+  /** SIGKILL instead of SIGTERM: a crash. */
+  hard?: boolean;
+  /**
+   * Bind the port the server last had, so clients holding the old URL reach the new process
+   * (and requests sent while it is down are refused instead of going nowhere).
+   */
+  samePort?: boolean;
+}
+
 /**
  * A served edgepost with persisted state. `restart` stops the process and starts a new one on
- * the same state directory; the port may change (`url` follows it).
+ * the same state directory; the port may change (`url` follows it) unless `samePort` is set.
+ * `restart` after a `stop` starts it again.
  */
 export class EdgepostServer {
   private process: ServerProcess | null = null;
   private currentUrl: string | null = null;
+  /** The port of the last process, kept after it stops (for `restart({ samePort: true })`). */
+  private lastPort: number | null = null;
 
   private constructor(
     readonly persistDir: string,
@@ -146,9 +159,9 @@ export class EdgepostServer {
     if (current) await current.stop(options.hard ?? false);
   }
 
-  async restart(options: { hard?: boolean } = {}): Promise<void> {
+  async restart(options: RestartOptions = {}): Promise<void> {
     await this.stop(options);
-    await this.launch();
+    await this.launch(options.samePort ? (this.lastPort ?? 0) : 0);
   }
 
   /** Stop and remove the state directory if this harness created it. */
@@ -157,13 +170,13 @@ export class EdgepostServer {
     if (this.ownsPersistDir) await rm(this.persistDir, { recursive: true, force: true });
   }
 
-  private async launch(): Promise<void> {
+  private async launch(port = 0): Promise<void> {
     if (this.process) throw new Error("already running");
     // Port 0: the server binds a free port itself and announces it, so no port can be taken
-    // between choosing and binding it.
+    // between choosing and binding it. A given port is one this server had before.
     // `--exit-with-stdin`: should this test process die without cleaning up, the server
     // sees its stdin pipe close and stops itself.
-    const args = [serveScript, "--port", "0", "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    const args = [serveScript, "--port", String(port), "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       detached: true,
@@ -177,6 +190,7 @@ export class EdgepostServer {
     running.add(server);
     try {
       this.currentUrl = await server.ready();
+      this.lastPort = Number(new URL(this.currentUrl).port);
       this.process = server;
     } catch (error) {
       await server.stop(true);
