@@ -206,13 +206,20 @@ export class QueueWatch {
   readonly ackedAt = new Map<string, number>();
   nacked = 0;
   private readonly idByLease = new Map<string, string>();
+  /** Acks sent whose result never came (the connection died first): they may have committed. */
+  private readonly unanswered = new Set<string>();
 
   delivered(consumer: string, message: LeasedMessage): void {
     this.idByLease.set(message.leaseId, message.id);
     this.ledger.delivered(consumer, message);
   }
 
+  ackSent(leaseId: string): void {
+    this.unanswered.add(leaseId);
+  }
+
   ackResult(consumer: string, result: LeaseResult): void {
+    this.unanswered.delete(result.leaseId);
     const id = this.idByLease.get(result.leaseId);
     if (result.ok && id !== undefined && !this.ackedAt.has(id)) this.ackedAt.set(id, Date.now());
     this.ledger.ackResult(consumer, result);
@@ -223,6 +230,11 @@ export class QueueWatch {
     return this.ledger.deliveries
       .filter((delivery) => delivery.receivedAt > (this.ackedAt.get(delivery.message.id) ?? Number.POSITIVE_INFINITY))
       .map((delivery) => `${delivery.message.id} delivered again (attempt ${delivery.message.attempt}) to ${delivery.consumer} after its ack`);
+  }
+
+  /** Ids of messages with an ack sent and never answered. */
+  unansweredAckIds(): Set<string> {
+    return new Set([...this.unanswered].map((leaseId) => this.idByLease.get(leaseId)!));
   }
 
   deliveriesOf(id: string): LeasedMessage[] {
@@ -236,6 +248,7 @@ export function resilientConsumer(target: Revivable, queue: string, name: string
     if (frame.type === "message") {
       watch.delivered(name, frame);
       const action = verdict(frame);
+      if (action === "ack") watch.ackSent(frame.leaseId);
       if (action !== "hold") send({ type: action, leaseId: frame.leaseId });
     } else if (frame.type === "result") {
       if (frame.op === "ack") watch.ackResult(name, frame);
@@ -264,6 +277,7 @@ export async function resilientPuller(target: Revivable, queue: string, name: st
       }
       for (const op of ["ack", "nack"] as const) {
         if (byVerdict[op].length === 0) continue;
+        if (op === "ack") byVerdict.ack.forEach((leaseId) => watch.ackSent(leaseId));
         const answer = await api<{ results: LeaseResult[] }>(target, "POST", `/v1/queues/${queue}/${op}`, { leaseIds: byVerdict[op] });
         if (answer.status !== 200) throw new Error(`${op} answered ${answer.status}`);
         for (const result of answer.body.results) {
