@@ -81,6 +81,30 @@ export class CrashableServer implements Target {
     await this.server.stop({ hard: true });
   }
 
+  /**
+   * Kill at a moment when `condition()` holds, for states that last only milliseconds. The
+   * process group is frozen (SIGSTOP) when the condition is seen, checked again while nothing
+   * can move, then killed; if it no longer holds, it is thawed and watched again.
+   */
+  async killWhen(condition: () => boolean, timeoutMs: number, describe: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (condition()) {
+        this.signal("SIGSTOP");
+        if (condition()) return this.kill();
+        this.signal("SIGCONT");
+      }
+      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting to kill when ${describe}`);
+      await sleep(2);
+    }
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    const pid = this.server.pid;
+    if (pid === null) throw new Error("the server is not running");
+    process.kill(-pid, signal);
+  }
+
   /** Start it again on the same state and port. */
   async revive(): Promise<void> {
     await this.server.restart({ samePort: true });
