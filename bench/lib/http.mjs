@@ -11,7 +11,18 @@ export class HttpClient {
     this.host = url.hostname;
     this.port = Number(url.port);
     this.headers = headers;
-    this.agent = new http.Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+    this.maxSockets = maxSockets;
+    this.fresh();
+  }
+
+  /**
+   * Drop idle keep-alive connections. Call before each run: a connection left idle (while
+   * 1,000 subscribers connect, say) may be closed by the server just as it is reused, and
+   * that request then fails with "socket hang up" without saying whether it was processed.
+   */
+  fresh() {
+    this.agent?.destroy();
+    this.agent = new http.Agent({ keepAlive: true, maxSockets: this.maxSockets, maxFreeSockets: this.maxSockets });
   }
 
   request(method, path, body) {

@@ -12,6 +12,7 @@ import { seqOfSingle } from "./systems.mjs";
 const DRAIN_TIMEOUT_MS = 60_000;
 
 function publisher(ctx, system, name) {
+  system.http.fresh();
   const acked = new AckedSeqs();
   const statuses = new Map();
   const ack = histogram();
@@ -20,7 +21,12 @@ function publisher(ctx, system, name) {
   const started = () => clientSeq;
   /** Publish one message stamped with `intended` (its intended send time). */
   const publish = async (intended = nowMs()) => {
-    const response = await system.http.post(path, `{"data":${ctx.payload.data(clientSeq++, intended)}}`);
+    let response;
+    try {
+      response = await system.http.post(path, `{"data":${ctx.payload.data(clientSeq++, intended)}}`);
+    } catch (error) {
+      response = { status: `error ${error.message}` };
+    }
     recordMs(ack, nowMs() - intended);
     if (response.status !== system.okStatus) statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     else acked.add(seqOfSingle(response.text));

@@ -22,12 +22,25 @@ export class SubscriberSet {
   }
 
   async open() {
+    this.openRetries = 0;
     for (let start = 0; start < this.count; start += OPEN_BATCH) {
       const batch = [];
-      for (let index = start; index < Math.min(this.count, start + OPEN_BATCH); index++) batch.push(this.openOne(index));
+      for (let index = start; index < Math.min(this.count, start + OPEN_BATCH); index++) batch.push(this.openWithRetry(index));
       await Promise.all(batch);
     }
     return this;
+  }
+
+  /** A failed upgrade (before anything is published) is retried, and counted. */
+  async openWithRetry(index, attempts = 3) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.openOne(index);
+      } catch (error) {
+        if (attempt >= attempts) throw error;
+        this.openRetries++;
+      }
+    }
   }
 
   openOne(index) {

@@ -61,13 +61,14 @@ export async function runFanout(ctx) {
         const subscribers = await new SubscriberSet(system.subscribeUrl(name), count).open();
         opened.push(subscribers);
         const connectMs = Math.round(nowMs() - opening);
+        if (subscribers.openRetries > 0) ctx.log(`  ${system.key}: ${subscribers.openRetries} subscriber upgrade(s) retried`);
         await warmup(ctx, system, name, subscribers);
         const base = { scenario: "c", system: system.key, label: system.label };
         const rate = FIXED_RATE[count] ?? 10;
         const window = WINDOW[count] ?? 4;
         saturation.push({
           ...base,
-          params: { subscribers: count, phase: "saturation", window, connectMs },
+          params: { subscribers: count, phase: "saturation", window, connectMs, openRetries: subscribers.openRetries },
           fields: SATURATION_FIELDS,
           once: () => saturationPhase(ctx, system, name, subscribers, { window, concurrency: Math.min(16, window) }),
         });

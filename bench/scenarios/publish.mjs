@@ -52,10 +52,11 @@ async function publishRun(ctx, system, { concurrency, batch, name }) {
   const path = system.publishPath(name);
   const one = () => `{"data":${ctx.payload.data(clientSeq++, nowMs())}}`;
   const body = () => (batch ? `{"messages":[${Array.from({ length: batch }, one).join(",")}]}` : one());
+  system.http.fresh();
   const issue = async () => {
     const text = body();
     const sent = nowMs();
-    const response = await system.http.post(path, text);
+    const response = await system.http.post(path, text).catch((error) => ({ status: `error ${error.message}` }));
     const took = nowMs() - sent;
     if (response.status !== system.okStatus) {
       statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
@@ -123,9 +124,10 @@ function workerOnlyCase(ctx, diag) {
       const statuses = new Map();
       const ack = histogram();
       let measuring = false;
+      diag.http.fresh();
       const issue = async () => {
         const sent = nowMs();
-        const response = await diag.http.post(diag.path, diag.body ?? diag.makeBody?.(ctx) ?? `{"data":${ctx.payload.data(0, sent)}}`);
+        const response = await diag.http.post(diag.path, diag.body ?? diag.makeBody?.(ctx) ?? `{"data":${ctx.payload.data(0, sent)}}`).catch((error) => ({ status: `error ${error.message}` }));
         if (response.status !== diag.status) statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
         else if (measuring) recordMs(ack, nowMs() - sent);
       };

@@ -31,6 +31,7 @@ const FIELDS = {
 
 async function queueRun(ctx, queue, consumerCount) {
   const http = ctx.edgepost.http;
+  http.fresh();
   await expectJson(http.put(`/v1/queues/${queue}`, JSON.stringify({ visibilityTimeoutSeconds: 60 })), "queue config");
   const deliveries = new Map(); // client seq -> times delivered
   const pendingAcks = new Map(); // leaseId -> intended enqueue time
@@ -68,7 +69,7 @@ async function queueRun(ctx, queue, consumerCount) {
   let clientSeq = 0;
   const enqueue = async () => {
     const sent = nowMs();
-    const response = await http.post(`/v1/queues/${queue}/messages`, `{"data":${ctx.payload.data(clientSeq++, sent)}}`);
+    const response = await http.post(`/v1/queues/${queue}/messages`, `{"data":${ctx.payload.data(clientSeq++, sent)}}`).catch((error) => ({ status: `error ${error.message}` }));
     if (response.status !== 201) statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
     else if (measuring) recordMs(enqueueAck, nowMs() - sent);
   };

@@ -33,6 +33,7 @@ const FIELDS = {
 
 async function redeliveryRun(ctx, queue) {
   const http = ctx.edgepost.http;
+  http.fresh();
   const config = { visibilityTimeoutSeconds: LEASE_SECONDS, maxAttempts: 5, backoff: { minSeconds: BACKOFF_MS / 1000, maxSeconds: BACKOFF_MS / 1000 } };
   await expectJson(http.put(`/v1/queues/${queue}`, JSON.stringify(config)), "queue config");
   const firstExpiry = new Map();
@@ -65,7 +66,7 @@ async function redeliveryRun(ctx, queue) {
       rate: RATE,
       durationMs: ctx.durations.latencyMs,
       issue: async (c, intended) => {
-        const response = await http.post(`/v1/queues/${queue}/messages`, `{"data":${ctx.payload.data(c, intended)}}`);
+        const response = await http.post(`/v1/queues/${queue}/messages`, `{"data":${ctx.payload.data(c, intended)}}`).catch((error) => ({ status: `error ${error.message}` }));
         if (response.status !== 201) statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
       },
     });
