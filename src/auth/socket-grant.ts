@@ -35,7 +35,10 @@ export async function refreshGrant(env: Env, token: unknown, operation: Operatio
 
 /**
  * Frames per second per socket, counted in memory (a hibernated socket starts a fresh window,
- * which is fine: it sent nothing while hibernated).
+ * which is fine: it sent nothing while hibernated). Frames that did useful work (an ack, nack
+ * or extend of a live lease) are refunded: those are bounded by deliveries, and a fast
+ * consumer must never be cut off for keeping up. What is limited is noise: stale or invalid
+ * frames, errors, renewals.
  */
 export class FrameRateLimiter {
   private readonly windows = new WeakMap<WebSocket, { start: number; count: number }>();
@@ -51,5 +54,11 @@ export class FrameRateLimiter {
     }
     window.count++;
     return window.count <= this.perSecond;
+  }
+
+  /** Give back the count of a frame that did useful work. */
+  refund(socket: WebSocket): void {
+    const window = this.windows.get(socket);
+    if (window && window.count > 0) window.count--;
   }
 }

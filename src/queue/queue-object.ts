@@ -11,7 +11,7 @@ import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
@@ -253,6 +253,7 @@ export class QueueObject extends DurableObject<Env> {
     if (op.type === "ack") result = this.store.ack(op.leaseId, now);
     else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
     else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+    if (result.ok) refundFrame(socket);
     socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
     this.afterChange(now);
     await this.alarms.rearm();

@@ -1,7 +1,7 @@
 /**
  * Frames that clients send on subscriber and consumer sockets, checked the same way in both
  * objects before either looks at them: binary and oversized frames close the socket (4400),
- * too many frames per second close it (4429), invalid JSON gets an error frame, and an expired
+ * too many frames per second that do no work close it (4429), invalid JSON gets an error frame, and an expired
  * credential closes it (4401). A `{"type":"token","token"}` frame renews the credential in band.
  */
 import { FrameRateLimiter, grantExpired, refreshGrant, type SocketGrant } from "../auth/socket-grant";
@@ -11,6 +11,11 @@ import { CloseCode } from "../protocol/frames";
 import { MAX_CLIENT_FRAME_CHARS, MAX_FRAMES_PER_SECOND } from "../protocol/limits";
 
 const limiter = new FrameRateLimiter(MAX_FRAMES_PER_SECOND);
+
+/** A frame did useful work (settled a live lease): it does not count against the rate limit. */
+export function refundFrame(socket: WebSocket): void {
+  limiter.refund(socket);
+}
 
 export function sendError(socket: WebSocket, code: string, message: string): void {
   socket.send(JSON.stringify({ type: "error", code, message }));

@@ -60,6 +60,23 @@ describe("frame limits", () => {
     expect(socket.closed!.code).toBe(4429);
   });
 
+  it("never cuts off a consumer for acking fast: frames that settle a live lease do not count", async () => {
+    const queue = uniqueName("sock.fast");
+    const count = 600;
+    await api(`/v1/queues/${queue}/messages`, { body: { messages: Array.from({ length: 100 }, (_, index) => ({ data: index })) } });
+    for (let batch = 1; batch < count / 100; batch++) {
+      await api(`/v1/queues/${queue}/messages`, { body: { messages: Array.from({ length: 100 }, (_, index) => ({ data: batch * 100 + index })) } });
+    }
+    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=${count}`);
+    await consumer.waitForMessages(count, 10_000);
+    // Well over the 200 frames a second allowed for frames that do no work.
+    for (const frame of consumer.messages()) consumer.send({ type: "ack", leaseId: frame.leaseId });
+    await consumer.waitFor((s) => s.frames.filter((frame) => frame.type === "result").length >= count || s.closed !== null, "every ack answered", 15_000);
+    expect(consumer.closed).toBeNull();
+    expect(consumer.frames.filter((frame) => frame.type === "result" && frame.status === "acked")).toHaveLength(count);
+    consumer.close();
+  });
+
   it("closes a socket that sends an oversized frame with 4400, and the topic keeps serving", async () => {
     const topic = uniqueName("sock.big");
     const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe`);
