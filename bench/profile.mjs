@@ -1,0 +1,140 @@
+#!/usr/bin/env node
+/**
+ * Where edgepost's publish time goes inside workerd: serve the bundled worker (dist/index.js,
+ * `npm run build` first) through Miniflare with workerd's V8 inspector on, drive publishes at
+ * a fixed concurrency, record a CPU profile of the isolate (the worker and its Durable Objects
+ * run in it) over the Chrome DevTools Protocol, and print the functions with the most self and
+ * inclusive time. State persists to a fresh temporary directory, as in the benchmarks.
+ *
+ *   node bench/profile.mjs [--batch 1|10|100] [--concurrency 16] [--seconds 4] [--out profile.cpuprofile]
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
+import { experimental_readRawConfig } from "wrangler";
+import WebSocket from "ws";
+import { HttpClient } from "./lib/http.mjs";
+import { makePayload } from "./lib/frames.mjs";
+import { closedLoop } from "./lib/load.mjs";
+import { nowMs } from "./lib/stats.mjs";
+import { repoRoot } from "./lib/servers.mjs";
+
+const { values } = parseArgs({
+  options: {
+    batch: { type: "string", default: "1" },
+    concurrency: { type: "string", default: "16" },
+    seconds: { type: "string", default: "4" },
+    out: { type: "string" },
+  },
+});
+const batch = Number(values.batch);
+const ROOT_KEY = "profile-root-key";
+const INSPECTOR_PORT = 9329;
+
+const { rawConfig } = experimental_readRawConfig({ config: path.join(repoRoot, "wrangler.toml") });
+const sqlite = new Set((rawConfig.migrations ?? []).flatMap((migration) => migration.new_sqlite_classes ?? []));
+const durableObjects = Object.fromEntries(
+  (rawConfig.durable_objects?.bindings ?? []).map((binding) => [binding.name, { className: binding.class_name, useSQLite: sqlite.has(binding.class_name) }]),
+);
+const script = path.join(repoRoot, "dist/index.js");
+const persist = mkdtempSync(path.join(tmpdir(), "edgepost-profile-"));
+const miniflare = new Miniflare(
+  convertV4MiniflareOptions({
+    modules: true,
+    scriptPath: script,
+    modulesRoot: path.dirname(script),
+    compatibilityDate: rawConfig.compatibility_date,
+    compatibilityFlags: rawConfig.compatibility_flags ?? [],
+    durableObjects,
+    bindings: { ...(rawConfig.vars ?? {}), EDGEPOST_ROOT_KEY: ROOT_KEY },
+    resourcePersistencePath: persist,
+    port: 0,
+    cf: false,
+    inspectorPort: INSPECTOR_PORT,
+    log: new Log(LogLevel.WARN),
+  }),
+);
+
+/** A minimal CDP client: send a method, await its result. */
+async function inspect() {
+  const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json();
+  const target = targets.find((candidate) => candidate.title?.includes("edgepost") || candidate.id?.includes("edgepost")) ?? targets.find((candidate) => !String(candidate.title).includes("miniflare"));
+  const socket = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+  let nextId = 1;
+  const pending = new Map();
+  socket.on("message", (buf) => {
+    const message = JSON.parse(buf.toString());
+    if (message.id && pending.has(message.id)) {
+      pending.get(message.id)(message);
+      pending.delete(message.id);
+    }
+  });
+  const send = (method, params = {}) =>
+    new Promise((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, (message) => (message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result)));
+      socket.send(JSON.stringify({ id, method, params }));
+    });
+  return { target: target.title ?? target.id, send, close: () => socket.close() };
+}
+
+function summarize(profile) {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length) / 1000; // ms per sample
+  const name = (node) => `${node.callFrame.functionName || "(anonymous)"} ${path.basename(node.callFrame.url || "")}:${node.callFrame.lineNumber + 1}`;
+  const self = new Map();
+  const inclusive = new Map();
+  const parent = new Map();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  for (const node of profile.nodes) {
+    const ms = node.hitCount * interval;
+    self.set(name(node), (self.get(name(node)) ?? 0) + ms);
+    // Inclusive: add to this frame and every distinct ancestor frame once.
+    const seen = new Set();
+    for (let id = node.id; id !== undefined; id = parent.get(id)) {
+      const key = name(byId.get(id));
+      if (seen.has(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + ms);
+    }
+  }
+  const total = profile.samples.length * interval;
+  const top = (map, n) => [...map].sort((a, b) => b[1] - a[1]).slice(0, n).map(([key, ms]) => ({ fn: key, ms: Number(ms.toFixed(1)), share: Number((ms / total).toFixed(3)) }));
+  return { totalMs: Number(total.toFixed(1)), self: top(self, 25), inclusive: top(inclusive, 40) };
+}
+
+try {
+  const url = await miniflare.ready;
+  const http = new HttpClient(url.origin, { headers: { authorization: `Bearer ${ROOT_KEY}` } });
+  const payload = makePayload(256);
+  let c = 0;
+  const one = () => `{"data":${payload.data(c++, nowMs())}}`;
+  const body = () => (batch > 1 ? `{"messages":[${Array.from({ length: batch }, one).join(",")}]}` : one());
+  const publish = async () => {
+    const response = await http.post("/v1/topics/profiled/messages", body());
+    if (response.status !== 201) throw new Error(`publish answered ${response.status}: ${response.text}`);
+  };
+  const concurrency = Number(values.concurrency);
+  await closedLoop({ concurrency, durationMs: 1000, issue: publish });
+  const inspector = await inspect();
+  await inspector.send("Profiler.enable");
+  await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
+  await inspector.send("Profiler.start");
+  const { issued, elapsedMs } = await closedLoop({ concurrency, durationMs: Number(values.seconds) * 1000, issue: publish });
+  const { profile } = await inspector.send("Profiler.stop");
+  inspector.close();
+  http.close();
+  if (values.out) writeFileSync(values.out, JSON.stringify(profile));
+  const summary = summarize(profile);
+  process.stdout.write(`target ${inspector.target}; ${issued} requests x ${batch} message(s) in ${(elapsedMs / 1000).toFixed(1)} s; profiled ${summary.totalMs} ms of samples\n`);
+  process.stdout.write("\nself time (ms, share of samples):\n");
+  for (const row of summary.self) process.stdout.write(`  ${row.ms.toFixed(1).padStart(8)}  ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.fn}\n`);
+  process.stdout.write("\ninclusive time:\n");
+  for (const row of summary.inclusive) process.stdout.write(`  ${row.ms.toFixed(1).padStart(8)}  ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.fn}\n`);
+} finally {
+  await miniflare.dispose();
+  rmSync(persist, { recursive: true, force: true });
+}
