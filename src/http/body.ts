@@ -30,10 +30,22 @@ export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where 
   return result.data;
 }
 
+/** Batch schemas are built once per item schema, not per request. */
+const batchSchemas = new WeakMap<z.ZodType, z.ZodType>();
+
+function batchSchemaOf(item: z.ZodType): z.ZodType {
+  let schema = batchSchemas.get(item);
+  if (!schema) {
+    schema = batchOf(item);
+    batchSchemas.set(item, schema);
+  }
+  return schema;
+}
+
 /** A single message or `{"messages": [...]}`; returns the inputs and whether it was a batch. */
 export function parsePublishBody<T extends z.ZodType>(item: T, body: unknown): { batch: boolean; messages: z.output<T>[] } {
   if (body !== null && typeof body === "object" && !Array.isArray(body) && "messages" in body) {
-    return { batch: true, messages: parseWith(batchOf(item), body).messages as z.output<T>[] };
+    return { batch: true, messages: (parseWith(batchSchemaOf(item), body) as { messages: z.output<T>[] }).messages };
   }
   return { batch: false, messages: [parseWith(item, body)] };
 }

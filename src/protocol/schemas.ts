@@ -14,8 +14,12 @@ export const Attributes = z
   .record(z.string().min(1).max(L.MAX_ATTRIBUTE_KEY_LENGTH), z.string().max(L.MAX_ATTRIBUTE_VALUE_LENGTH))
   .refine((value) => Object.keys(value).length <= L.MAX_ATTRIBUTES, `at most ${L.MAX_ATTRIBUTES} attributes`);
 
-/** `data` is any JSON value, and required (null is a value). */
-const Data = z.json();
+/**
+ * `data` is any JSON value, and required (null is a value). Bodies come from JSON.parse, so
+ * every value is JSON already: checking presence is enough, and `z.json()`'s recursive walk
+ * of every payload cost 5x in a 100-message batch (bench, 2026-11-27).
+ */
+const Data = z.unknown().refine((value) => value !== undefined, "data is required");
 
 export const TopicMessageInput = z.strictObject({
   data: Data,

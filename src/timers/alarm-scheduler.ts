@@ -22,7 +22,14 @@ export class AlarmScheduler {
    * run re-arms exactly), while rewriting the alarm on every publish would cost a write each.
    */
   async rearm(): Promise<void> {
-    const due = this.nextDueAt();
+    await this.ensureBy(this.nextDueAt());
+  }
+
+  /**
+   * Make sure the alarm fires no later than `due`: the cheap form of `rearm` for a change that
+   * knows which due times it added (the alarm is already at or before every older one).
+   */
+  async ensureBy(due: number | null): Promise<void> {
     if (due === null) return;
     if (this.armedAt === undefined) this.armedAt = await this.storage.getAlarm();
     if (this.armedAt === null || due < this.armedAt) {

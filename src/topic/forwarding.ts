@@ -77,15 +77,19 @@ export class Forwarder {
   }
 
   /** Record, for each bound queue whose filter matches, that these messages are owed to it. */
-  enqueue(rows: readonly MessageRow[], now: number): void {
+  /** Returns when the alarm must retry what was recorded, or null when nothing was. */
+  enqueue(rows: readonly MessageRow[], now: number): number | null {
     // `kick` sends at once; the due time only says when the alarm should retry if that fails.
     const retryAt = now + FIRST_RETRY_AFTER_MS;
+    let owed = false;
     for (const subscription of this.subscriptions) {
       for (const row of rows) {
         if (!matches(subscription.filter, row.attributes)) continue;
         this.sql.exec("INSERT OR IGNORE INTO outbox (queue, seq, due_at) VALUES (?, ?, ?)", subscription.queue, row.seq, retryAt);
+        owed = true;
       }
     }
+    return owed ? retryAt : null;
   }
 
   /** Start forwarding at once after a publish, without holding up the publisher's reply. */

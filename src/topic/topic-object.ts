@@ -75,12 +75,30 @@ export class TopicObject extends DurableObject<Env> {
     const { results, stored } = this.log.append(messages, now, this.config.dedupWindowSeconds * 1000);
     if (stored.length > 0) {
       this.registration.ensure();
-      this.forwarder.enqueue(stored, now);
+      const owedAt = this.forwarder.enqueue(stored, now);
       this.fanout.deliver(stored);
-      await this.alarms.rearm();
+      await this.alarms.ensureBy(this.dueAfterPublish(now, messages, owedAt));
       this.forwarder.kick();
     }
     return results;
+  }
+
+  /**
+   * The earliest due time a publish can add: count trimming, the oldest message's expiry (new
+   * when the log was empty), its idempotency keys' expiry, forwarding retries. Cheaper than
+   * `nextDueAt` (one indexed read): the hot path of every publish (bench, 2026-11-27).
+   */
+  private dueAfterPublish(now: number, messages: readonly PreparedMessage[], owedAt: number | null): number {
+    const candidates: number[] = [];
+    const oldest = this.log.oldest();
+    if (oldest) {
+      const retained = this.log.lastSeq - oldest.seq + 1;
+      const byCount = retained > this.config.retentionMessages ? now + COUNT_TRIM_DELAY_MS : Number.MAX_SAFE_INTEGER;
+      candidates.push(Math.min(byCount, oldest.publishedAt + this.config.retentionSeconds * 1000));
+    }
+    if (messages.some((message) => message.id !== undefined)) candidates.push(now + this.config.dedupWindowSeconds * 1000);
+    if (owedAt !== null) candidates.push(owedAt);
+    return Math.min(...candidates);
   }
 
   history(after: number, limit: number): HistoryPage {
