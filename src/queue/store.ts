@@ -63,8 +63,11 @@ export class QueueStore {
   private counters: Counters;
 
   constructor(private readonly storage: DurableObjectStorage) {
-    this.lastSeq = readMeta<number>(storage.sql, "last_seq") ?? 0;
-    this.counters = { enqueued: 0, acked: 0, redeliveries: 0, deadLettered: 0, expired: 0, ...readMeta<Partial<Counters>>(storage.sql, "counters") };
+    // The last seq and the counters share one meta row: an enqueue writes it once.
+    const saved = readMeta<Partial<Counters> & { lastSeq?: number }>(storage.sql, "counters") ?? {};
+    const { lastSeq = 0, ...counters } = saved;
+    this.lastSeq = lastSeq;
+    this.counters = { enqueued: 0, acked: 0, redeliveries: 0, deadLettered: 0, expired: 0, ...counters };
     // A redrive cut short by a crash leaves rows marked as moving: make them deliverable again.
     storage.sql.exec("UPDATE messages SET state = ? WHERE state = ?", STATE_DELIVERABLE, STATE_REDRIVING);
   }
@@ -80,7 +83,7 @@ export class QueueStore {
   private bump(counter: keyof Counters, by: number): void {
     if (by === 0) return;
     this.counters[counter] += by;
-    writeMeta(this.sql, "counters", this.counters);
+    writeMeta(this.sql, "counters", { ...this.counters, lastSeq: this.lastSeq });
   }
 
   /** Seen within its window? Then the seq it was first stored under. */
@@ -155,7 +158,7 @@ export class QueueStore {
 
   private afterInsert(count: number): void {
     if (count === 0) return;
-    writeMeta(this.sql, "last_seq", this.lastSeq);
+    // Saves the new last seq too: seqs are never reused, even once every message is acked.
     this.bump("enqueued", count);
   }
 

@@ -24,4 +24,6 @@ export const TOPIC_MIGRATIONS = [
      PRIMARY KEY (queue, seq)
    );
    CREATE INDEX outbox_by_due ON outbox (due_at);`,
+  // An index on publish time cost a write per message; retention scans by seq instead.
+  `DROP INDEX IF EXISTS messages_by_time;`,
 ] as const;

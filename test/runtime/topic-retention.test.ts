@@ -2,7 +2,7 @@
  * Retention: the topic's alarm trims the log by count and by age; publishing never trims.
  * Trimming keeps lastSeq, so seqs are never reused, and running the alarm again is harmless.
  */
-import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sleep, uniqueName } from "./helpers";
 import { configure, fullHistory, publishMany, publishOk, range, stats } from "./topic-helpers";
@@ -89,5 +89,19 @@ describe("topic retention", () => {
     await runDurableObjectAlarm(env.TOPIC.getByName(topic));
     // Trimming only messages older than the retention: the new one is still there.
     expect((await stats(topic)).retainedMessages).toBe(1);
+  });
+
+  it("keeps the last seq across an eviction, with messages retained and with the log trimmed to empty", async () => {
+    const topic = uniqueName("ret-evict");
+    await publishMany(topic, 5);
+    await evictDurableObject(env.TOPIC.getByName(topic));
+    expect((await publishOk(topic, { data: "after eviction" })).seq).toBe(6);
+
+    await configure(topic, { retentionSeconds: 1 });
+    await sleep(1100);
+    await runDurableObjectAlarm(env.TOPIC.getByName(topic));
+    expect((await stats(topic)).retainedMessages).toBe(0);
+    await evictDurableObject(env.TOPIC.getByName(topic));
+    expect((await publishOk(topic, { data: "after an empty log and an eviction" })).seq).toBe(7);
   });
 });
