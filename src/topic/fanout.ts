@@ -96,9 +96,10 @@ export class Fanout {
   /** Deliver freshly committed messages: live subscribers get them now, others keep replaying. */
   deliver(rows: readonly MessageRow[]): void {
     if (rows.length === 0) return;
+    const everyone: Subscriber[] = [...this.webSocketSubscribers(), ...this.sse];
+    if (everyone.length === 0) return;
     const topic = this.topic();
     const frames = rows.map((row) => encodeTopicFrame(topic, row));
-    const everyone: Subscriber[] = [...this.webSocketSubscribers(), ...this.sse];
     const now = Date.now();
     for (const subscriber of everyone) {
       if (!subscriber.isOpen()) continue;
