@@ -155,14 +155,17 @@ describe("queues under repeated SIGKILL", () => {
     console.log(`crash-queues: ${stored.length} stored, ${ackedWithoutAnswer} acked by an ack whose answer the kill cut off`);
     expect(wrong, "stored messages not acked exactly once nor dead-lettered").toEqual([]);
     expect(watch.cameBack(), "acked messages delivered again").toEqual([]);
-    // Poison is never acked: all of it was dead-lettered after exactly maxAttempts deliveries.
+    // Poison is never acked: all of it was dead-lettered, never delivered past maxAttempts.
+    // (Exactly maxAttempts deliveries is checked by the soak: here a kill may swallow the frame
+    // of a last delivery, whose lease then expires unseen.)
     const nOf = new Map(records.flatMap((record) => record.ids.map((id, index) => [id, record.ns[index]!] as const)));
     const poisonIds = new Set(stored.filter((id) => isPoison(nOf.get(id)!)));
     expect(poisonIds.size, "poison messages among the stored").toBeGreaterThan(0);
     for (const id of poisonIds) {
       expect(inDeadLetters.get(id), `poison ${id} dead-lettered`).toBe(1);
-      expect(Math.max(...watch.deliveriesOf(id).map((message) => message.attempt)), `${id}: last attempt`).toBe(MAX_ATTEMPTS);
+      expect(Math.max(...watch.deliveriesOf(id).map((message) => message.attempt)), `${id}: last attempt`).toBeLessThanOrEqual(MAX_ATTEMPTS);
     }
+    expect(watch.ledger.deliveries.filter((delivery) => delivery.message.attempt > MAX_ATTEMPTS).map((delivery) => delivery.message.id), "delivered past maxAttempts").toEqual([]);
     // Never held by two consumers at once (poison is nacked, which ends its lease early).
     expect(watch.ledger.overlappingHolds().filter((line) => !poisonIds.has(line.split(":")[0]!))).toEqual([]);
 
