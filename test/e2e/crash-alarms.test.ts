@@ -3,16 +3,15 @@
  * (do/-<Class>/metadata.sqlite, table _cf_ALARM) and workerd runs alarms that fell due while it
  * was down as soon as it starts again, without any request to the object: these tests watch the
  * object's own SQLite file to show that, and then check what clients see. Covered: leases that
- * expired during the outage, delayed messages that fell due during it (and after it), and
- * forwarding from a topic to its bound queues cut short by the kill.
+ * expired during the outage, and delayed messages that fell due during it (and after it).
+ * Forwarding from a topic to its bound queues, also resumed by the alarm: crash-forwarding.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type PublishResult } from "./clients";
 import { CrashableServer, sleep } from "./chaos";
-import { Ledger, runPuller, startWsConsumer } from "./consumers";
+import { Ledger, startWsConsumer } from "./consumers";
 import { messageId } from "./load";
-import { countRows, objectDatabase, persistedAlarmAt, readDatabase } from "./persisted";
-import { publishLoop, type PublishRecord } from "./resilient";
+import { countRows, objectDatabase, persistedAlarmAt } from "./persisted";
 import { stopAllServers } from "./server";
 import { pollUntil, range } from "./wait";
 
@@ -110,78 +109,5 @@ describe("alarms across a crash", () => {
     expect([...ledger.ackedCounts().values()].every((count) => count === 1)).toBe(true);
     expect(ledger.deliveries.every((delivery) => delivery.message.attempt === 1)).toBe(true);
     await consumer.close();
-  });
-
-  it("forwards every message of a topic to each bound queue exactly once after a crash, resumed by the topic's own alarm", async () => {
-    const topic = uniqueName("fwd");
-    const queues = [uniqueName("fwd-a"), uniqueName("fwd-b")];
-    const idPrefix = uniqueName("evt");
-    for (const queue of queues) await call(server, "PUT", `/v1/topics/${topic}/subscriptions/${queue}`, undefined, 200);
-
-    // Publishers keep the topic busy; the kill lands among their batches, at a moment when a
-    // bound queue's file holds fewer messages than the topic's log: forwards are owed and not
-    // yet delivered. Forwarding runs right after each reply and catches up within milliseconds,
-    // so the moment is caught by freezing the process first (killWhen).
-    const records: PublishRecord[] = [];
-    let stopped = false;
-    const next = { n: 0 };
-    const acked = () => records.filter((record) => record.outcome === "acked").length;
-    const publishers = range(0, 3).map((publisher) =>
-      publishLoop(server, { publisher, pathFor: () => `/v1/topics/${topic}/messages`, next, idPrefix, size: () => 50, stop: () => stopped, record: (record) => records.push(record) }),
-    );
-    await pollUntil(async () => (acked() >= 20 ? true : undefined), 30_000, () => `20 batches published; have ${acked()}`, 5);
-    const topicFile = objectDatabase(server.persistDir, "TopicObject", topic);
-    /** Messages a queue holds (none consumed yet, so: how many were forwarded to it). */
-    const forwarded = (queue: string) => {
-      try {
-        return countRows(objectDatabase(server.persistDir, "QueueObject", queue), "messages");
-      } catch {
-        return 0; // Nothing forwarded yet: the queue has no state, no alarm, no file.
-      }
-    };
-    const behind = () => {
-      const logged = countRows(topicFile, "messages");
-      return queues.map((queue) => logged - forwarded(queue));
-    };
-    await server.killWhen(() => behind().some((missing) => missing > 0), 30_000, "a bound queue is behind the topic");
-    stopped = true;
-
-    // The topic's log and outbox, and the queues, as the kill left them, read from their files.
-    const log = readDatabase(topicFile, (db) => db.prepare("SELECT seq, id FROM messages ORDER BY seq").all() as { seq: number; id: string }[]);
-    const missing = behind();
-    console.log(`crash-alarms: ${log.length} messages stored, ${countRows(topicFile, "outbox")} forwards owed, queues behind by ${missing.join(" and ")} when killed`);
-    expect(Math.max(...missing), "forwarding was unfinished when the server died").toBeGreaterThan(0);
-    expect(countRows(topicFile, "outbox"), "what is missing is owed in the outbox").toBeGreaterThanOrEqual(Math.max(...missing));
-    expect(persistedAlarmAt(server.persistDir, "TopicObject", topic), "the topic's alarm was stored").not.toBeNull();
-    const storedIds = new Set(log.map((row) => row.id));
-    expect(records.filter((record) => record.outcome === "acked").flatMap((record) => record.ids).filter((id) => !storedIds.has(id)), "acknowledged but not stored").toEqual([]);
-    await server.revive();
-    await Promise.all(publishers);
-
-    // Consume both queues; nothing is sent to the topic, so only its alarm can resume forwarding.
-    const total = log.length;
-    const ledgers = queues.map(() => new Ledger());
-    const pullers = queues.map((queue, index) => runPuller(server, queue, `puller ${queue}`, ledgers[index]!, () => ledgers[index]!.ackedCounts().size >= total, 100));
-    for (const [index, ledger] of ledgers.entries()) {
-      await ledger.waitUntil(
-        () => ledger.ackedCounts().size >= total,
-        60_000,
-        () => `${total} acked from ${queues[index]}; have ${ledger.ackedCounts().size}, outbox ${countRows(topicFile, "outbox")}`,
-      );
-    }
-    await Promise.all(pullers);
-    // Forwards that reached a queue before the kill but were not yet struck from the outbox are
-    // sent again by the alarm; the queue recognises them (stats below: nothing stored twice).
-    await pollUntil(async () => (countRows(topicFile, "outbox") === 0 ? true : undefined), ALARM_TIMEOUT_MS, () => `outbox emptied; ${countRows(topicFile, "outbox")} left`, 100);
-
-    const topicSeqById = new Map(log.map((row) => [row.id, row.seq]));
-    for (const [index, ledger] of ledgers.entries()) {
-      const deliveries = ledger.deliveries.map((delivery) => delivery.message);
-      expect(deliveries.length, `${queues[index]}: each message delivered once`).toBe(total);
-      expect(new Set(deliveries.map((message) => message.id))).toEqual(storedIds);
-      const inQueueOrder = [...deliveries].sort((a, b) => a.seq - b.seq).map((message) => topicSeqById.get(message.id));
-      expect(inQueueOrder, `${queues[index]}: topic order kept`).toEqual(range(1, total));
-      expect(await call(server, "GET", `/v1/queues/${queues[index]}`, undefined, 200)).toMatchObject({ enqueued: total, acked: total, ready: 0, inFlight: 0 });
-    }
   });
 });
