@@ -30,4 +30,8 @@ export const QUEUE_MIGRATIONS = [
    -- "d:<queue>:<seq>" for dead letters, "r:<dlq>:<seq>" for redrives.
    CREATE TABLE dedup (key TEXT PRIMARY KEY, seq INTEGER NOT NULL, expires_at INTEGER NOT NULL);
    CREATE INDEX dedup_by_expiry ON dedup (expires_at);`,
+  // Topic forwards and redrives are sent in seq order, one batch in flight per origin: the
+  // highest seq stored from each origin recognises a resend for ever, not only within the
+  // publisher dedup window (dead letters, which leave out of seq order, keep windowed keys).
+  `CREATE TABLE transfer_marks (origin TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
 ] as const;

@@ -146,9 +146,23 @@ export class QueueStore {
     let stored = 0;
     this.storage.transactionSync(() => {
       for (const message of messages) {
-        if (this.seen(message.key, now) !== undefined) continue;
         const size = message.data.length + (message.attributes?.length ?? 0);
-        this.insert({ ...message, size }, message.key, now, now, dedupWindowMs);
+        if (message.key.startsWith("d:")) {
+          // Dead letters leave their queue in the order they die, not in seq order: windowed key.
+          if (this.seen(message.key, now) !== undefined) continue;
+          this.insert({ ...message, size }, message.key, now, now, dedupWindowMs);
+          stored++;
+          continue;
+        }
+        // Forwards and redrives arrive in seq order per origin. Key "<kind>:<origin>:<seq>";
+        // the origin (a name) may itself contain ':'.
+        const split = message.key.lastIndexOf(":");
+        const origin = message.key.slice(0, split);
+        const seq = Number(message.key.slice(split + 1));
+        const mark = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM transfer_marks WHERE origin = ?", origin).toArray()[0]?.last_seq ?? 0;
+        if (seq <= mark) continue;
+        this.insert({ ...message, size }, null, now, now, dedupWindowMs);
+        this.sql.exec("INSERT INTO transfer_marks (origin, last_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET last_seq = excluded.last_seq", origin, seq);
         stored++;
       }
       this.afterInsert(stored);

@@ -1,7 +1,9 @@
 /**
  * Messages moved between objects: topic to bound queue, queue to its dead-letter queue, and
- * dead-letter queue back to a source (redrive). Each carries an idempotency key naming its
- * origin, so a move retried after a lost reply stores nothing twice.
+ * dead-letter queue back to a source (redrive). Each carries a key naming its origin and seq.
+ * Forwards and redrives are sent in seq order, so the receiving queue keeps the highest seq
+ * stored per origin and a resend stores nothing twice however late it comes; dead letters
+ * are recognised within the dedup window.
  */
 export interface TransferredMessage {
   /** "t:<topic>:<seq>", "d:<queue>:<seq>" or "r:<dlq>:<seq>". */
