@@ -10,7 +10,7 @@ import type { LeasedRow, PreparedMessage } from "../protocol/frames";
 import type { LeaseResult, QueueConfig } from "../protocol/schemas";
 import { readMeta, writeMeta } from "../storage/migrations";
 import { retryDelayMs } from "./backoff";
-import type { TransferredMessage } from "./transfer";
+import { claimInOrder, type TransferredMessage } from "./transfer";
 
 export type { LeaseResult } from "../protocol/schemas";
 
@@ -154,15 +154,9 @@ export class QueueStore {
           stored++;
           continue;
         }
-        // Forwards and redrives arrive in seq order per origin. Key "<kind>:<origin>:<seq>";
-        // the origin (a name) may itself contain ':'.
-        const split = message.key.lastIndexOf(":");
-        const origin = message.key.slice(0, split);
-        const seq = Number(message.key.slice(split + 1));
-        const mark = this.sql.exec<{ last_seq: number }>("SELECT last_seq FROM transfer_marks WHERE origin = ?", origin).toArray()[0]?.last_seq ?? 0;
-        if (seq <= mark) continue;
+        // Forwards and redrives arrive in seq order per origin (transfer.ts).
+        if (!claimInOrder(this.sql, message.key)) continue;
         this.insert({ ...message, size }, null, now, now, dedupWindowMs);
-        this.sql.exec("INSERT INTO transfer_marks (origin, last_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET last_seq = excluded.last_seq", origin, seq);
         stored++;
       }
       this.afterInsert(stored);

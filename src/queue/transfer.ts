@@ -15,3 +15,18 @@ export interface TransferredMessage {
   /** For dead letters: the queue it came from, where a redrive sends it back. */
   source: string | null;
 }
+
+/**
+ * For a forward or redrive key "<kind>:<origin>:<seq>" (the origin, a name, may contain ':'):
+ * true, and the origin's mark moved to seq, when seq is past the highest stored from that
+ * origin; false for a resend.
+ */
+export function claimInOrder(sql: SqlStorage, key: string): boolean {
+  const split = key.lastIndexOf(":");
+  const origin = key.slice(0, split);
+  const seq = Number(key.slice(split + 1));
+  const mark = sql.exec<{ last_seq: number }>("SELECT last_seq FROM transfer_marks WHERE origin = ?", origin).toArray()[0]?.last_seq ?? 0;
+  if (seq <= mark) return false;
+  sql.exec("INSERT INTO transfer_marks (origin, last_seq) VALUES (?, ?) ON CONFLICT (origin) DO UPDATE SET last_seq = excluded.last_seq", origin, seq);
+  return true;
+}
