@@ -6,27 +6,17 @@
  * expired during the outage, and delayed messages that fell due during it (and after it).
  * Forwarding from a topic to its bound queues, also resumed by the alarm: crash-forwarding.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type PublishResult } from "./clients";
-import { CrashableServer, sleep } from "./chaos";
+import { useCrashableServer, sleep } from "./chaos";
 import { Ledger, startWsConsumer } from "./consumers";
 import { messageId } from "./load";
 import { countRows, objectDatabase, persistedAlarmAt } from "./persisted";
-import { stopAllServers } from "./server";
 import { pollUntil, range } from "./wait";
 
 const ALARM_TIMEOUT_MS = 20_000;
 
-let server: CrashableServer;
-
-beforeAll(async () => {
-  server = await CrashableServer.start("crash-alarms");
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.server.dispose();
-});
+const server = useCrashableServer("crash-alarms");
 
 const sleepUntil = (at: number) => sleep(Math.max(0, at - Date.now()));
 

@@ -6,11 +6,10 @@
  * no answer is there entirely or not at all, and every subscriber, resuming with `after`, has
  * the complete sequence.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { api, call, readHistory, uniqueName, type PublishResult, type StoredMessage } from "./clients";
-import { CrashableServer } from "./chaos";
+import { useCrashableServer } from "./chaos";
 import { publishLoop, TopicFollower, type PublishRecord } from "./resilient";
-import { stopAllServers } from "./server";
 import { range } from "./wait";
 
 const KILLS = 4;
@@ -18,16 +17,7 @@ const PUBLISHERS = 6;
 const FOLLOWERS_PER_TOPIC = 3;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
-let server: CrashableServer;
-
-beforeAll(async () => {
-  server = await CrashableServer.start("crash-topics");
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.server.dispose();
-});
+const server = useCrashableServer("crash-topics");
 
 const messagesPath = (topic: string) => `/v1/topics/${topic}/messages`;
 

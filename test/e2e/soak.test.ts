@@ -9,12 +9,12 @@
  *
  * EDGEPOST_SOAK_SECONDS sets the length (default 60, for CI); `npm run test:soak` runs 10 minutes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, readHistory, uniqueName, type LeasedMessage, type LeaseResult, type PublishResult } from "./clients";
 import { seededRandom, chaosSeed, sleep } from "./chaos";
 import { mib, MemorySampler } from "./memory";
 import { publishLoop, QueueWatch, resilientConsumer, steady, TopicFollower, type PublishRecord } from "./resilient";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { pollUntil, range } from "./wait";
 
 const SECONDS = Number(process.env.EDGEPOST_SOAK_SECONDS ?? 60);
@@ -36,16 +36,7 @@ const DRAIN_TIMEOUT_MS = 60_000;
  */
 const MEMORY_GROWTH_FACTOR = 1.5;
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer();
 
 const queueStats = (queue: string) => call<Record<string, number>>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 
