@@ -12,6 +12,7 @@ import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { sendFrame } from "../sockets/send";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
@@ -254,7 +255,7 @@ export class QueueObject extends DurableObject<Env> {
     else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
     else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
     if (result.ok) refundFrame(socket);
-    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+    sendFrame(socket, JSON.stringify({ type: "result", op: op.type, ...result }));
     this.afterChange(now);
     await this.alarms.rearm();
   }
