@@ -18,6 +18,7 @@ import { Registration } from "../directory/registration";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
+import { deadMoveKey } from "./dead-moves";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
@@ -301,7 +302,7 @@ export class QueueObject extends DurableObject<Env> {
   private nextDueAt(): number | null {
     const now = Date.now();
     const due = this.store.nextDueAt(now, this.config.retentionSeconds * 1000);
-    if (!this.store.hasDeadPending()) return due;
+    if (!this.store.dead.hasPending()) return due;
     const retry = now + DEAD_LETTER_RETRY_MS;
     return due === null ? retry : Math.min(due, retry);
   }
@@ -318,7 +319,7 @@ export class QueueObject extends DurableObject<Env> {
       this.releaseConsumer(socket);
     }
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
-    if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
+    if (this.store.dead.hasPending()) void this.moveDeadLetters().catch(() => {});
   }
 
   /**
@@ -338,16 +339,17 @@ export class QueueObject extends DurableObject<Env> {
     for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
       const target = this.config.deadLetterQueue;
       if (target === null) {
-        this.store.reviveDead(Date.now());
+        this.store.dead.revive(Date.now());
         return false;
       }
-      const rows = this.store.deadRows(DEAD_LETTER_BATCH);
+      // Lowest move number first, one batch at a time: the target recognises resends (dead-moves.ts).
+      const rows = this.store.dead.pending(DEAD_LETTER_BATCH);
       if (rows.length === 0) return false;
       await this.env.QUEUE.getByName(target).transfer(
-        rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
+        rows.map((row) => ({ key: deadMoveKey(this.name, row.move), id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
       );
       this.store.deadLettered(rows.map((row) => row.seq));
     }
-    return this.store.hasDeadPending();
+    return this.store.dead.hasPending();
   }
 }

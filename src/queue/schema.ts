@@ -34,4 +34,9 @@ export const QUEUE_MIGRATIONS = [
   // highest seq stored from each origin recognises a resend for ever, not only within the
   // publisher dedup window (dead letters, which leave out of seq order, keep windowed keys).
   `CREATE TABLE transfer_marks (origin TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
+  // Dead letters are numbered when they die and sent in that order (dead-moves.ts), so the
+  // dead-letter queue recognises a late resend too. Rows already dead keep their seq as number:
+  // the key they were sent under before, still in the target's dedup window.
+  `ALTER TABLE messages ADD COLUMN dead_move INTEGER;
+   UPDATE messages SET dead_move = seq WHERE state = 1;`,
 ] as const;

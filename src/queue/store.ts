@@ -10,6 +10,7 @@ import type { LeasedRow, PreparedMessage } from "../protocol/frames";
 import type { LeaseResult, QueueConfig } from "../protocol/schemas";
 import { readMeta, writeMeta } from "../storage/migrations";
 import { retryDelayMs } from "./backoff";
+import { DeadLetterMoves } from "./dead-moves";
 import { claimInOrder, type TransferredMessage } from "./transfer";
 
 export type { LeaseResult } from "../protocol/schemas";
@@ -48,7 +49,6 @@ export interface DeadRow {
 }
 
 const STATE_DELIVERABLE = 0;
-const STATE_DEAD = 1;
 const STATE_REDRIVING = 2;
 const BATCH = 1000;
 
@@ -61,6 +61,8 @@ interface LeaseRowRaw {
 export class QueueStore {
   lastSeq: number;
   private counters: Counters;
+  /** Dead letters waiting to move, numbered (dead-moves.ts). */
+  readonly dead: DeadLetterMoves;
 
   constructor(private readonly storage: DurableObjectStorage) {
     // The last seq and the counters share one meta row: an enqueue writes it once.
@@ -68,6 +70,7 @@ export class QueueStore {
     const { lastSeq = 0, ...counters } = saved;
     this.lastSeq = lastSeq;
     this.counters = { enqueued: 0, acked: 0, redeliveries: 0, deadLettered: 0, expired: 0, ...counters };
+    this.dead = new DeadLetterMoves(storage.sql);
     // A redrive cut short by a crash leaves rows marked as moving: make them deliverable again.
     storage.sql.exec("UPDATE messages SET state = ? WHERE state = ?", STATE_DELIVERABLE, STATE_REDRIVING);
   }
@@ -147,14 +150,9 @@ export class QueueStore {
     this.storage.transactionSync(() => {
       for (const message of messages) {
         const size = message.data.length + (message.attributes?.length ?? 0);
-        if (message.key.startsWith("d:")) {
-          // Dead letters leave their queue in the order they die, not in seq order: windowed key.
-          if (this.seen(message.key, now) !== undefined) continue;
-          this.insert({ ...message, size }, message.key, now, now, dedupWindowMs);
-          stored++;
-          continue;
-        }
-        // Forwards and redrives arrive in seq order per origin (transfer.ts).
+        // A dead letter sent before moves were numbered: its windowed key (dead-moves.ts).
+        if (message.key.startsWith("d:") && this.seen(message.key, now) !== undefined) continue;
+        // Forwards, redrives and dead letters arrive in order per origin (transfer.ts).
         if (!claimInOrder(this.sql, message.key)) continue;
         this.insert({ ...message, size }, null, now, now, dedupWindowMs);
         stored++;
@@ -255,7 +253,7 @@ export class QueueStore {
   private retire(lease: LeaseRowRaw, now: number, delayMs: number | null, config: QueueConfig): boolean {
     const exhausted = lease.attempt >= config.maxAttempts;
     if (exhausted && config.deadLetterQueue !== null) {
-      this.sql.exec("UPDATE messages SET lease_id = NULL, consumer = NULL, state = ? WHERE seq = ?", STATE_DEAD, lease.seq);
+      this.dead.markDead(lease.seq);
       return true;
     }
     const { minSeconds, maxSeconds } = config.backoff;
@@ -295,23 +293,9 @@ export class QueueStore {
     return new Map(rows.map((row) => [row.consumer, row.held]));
   }
 
-  deadRows(limit: number): DeadRow[] {
-    return this.sql
-      .exec<DeadRow & Record<string, SqlStorageValue>>("SELECT seq, id, data, attributes FROM messages WHERE state = ? ORDER BY seq LIMIT ?", STATE_DEAD, limit)
-      .toArray();
-  }
-
-  /** Dead letters whose queue was unset meanwhile go back to retrying. */
-  reviveDead(now: number): void {
-    this.sql.exec("UPDATE messages SET state = ?, visible_at = ? WHERE state = ?", STATE_DELIVERABLE, now, STATE_DEAD);
-  }
-
   /** The dead-letter queue has stored these: they leave this queue. */
   deadLettered(seqs: readonly number[]): void {
-    this.storage.transactionSync(() => {
-      for (const seq of seqs) this.sql.exec("DELETE FROM messages WHERE seq = ? AND state = ?", seq, STATE_DEAD);
-    });
-    this.bump("deadLettered", seqs.length);
+    this.storage.transactionSync(() => this.bump("deadLettered", this.dead.moved(seqs)));
   }
 
   /**
@@ -390,9 +374,5 @@ export class QueueStore {
     const dedup = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM dedup").one().at;
     if (dedup !== null) candidates.push(dedup);
     return candidates.length > 0 ? Math.min(...candidates) : null;
-  }
-
-  hasDeadPending(): boolean {
-    return this.sql.exec("SELECT 1 FROM messages WHERE state = ? LIMIT 1", STATE_DEAD).toArray().length > 0;
   }
 }
