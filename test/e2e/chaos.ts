@@ -155,8 +155,8 @@ export class CrashableServer implements Revivable {
   /**
    * Crash at a moment, retrying the moment rather than the assertion: `setUp` builds the
    * situation and kills the server in it, returning what it saw; `caught` checks the state the
-   * kill left. When the kill missed its moment (`caught` is false) the server is revived and the
-   * situation built again, up to `attempts` times; each miss is logged.
+   * kill left. When the kill missed its moment (`caught` is false) the server is revived (if it
+   * is down) and the situation built again, up to `attempts` times; each miss is logged.
    */
   async crashAt<T>(setUp: (attempt: number) => Promise<T>, caught: (result: T) => boolean, options: { attempts: number; describe: string }): Promise<T> {
     for (let attempt = 1; ; attempt++) {
@@ -164,7 +164,7 @@ export class CrashableServer implements Revivable {
       if (caught(result)) return result;
       if (attempt >= options.attempts) throw new Error(`missed the moment (${options.describe}) in ${attempt} attempts`);
       console.log(`crash moment missed (${options.describe}), attempt ${attempt} of ${options.attempts}: setting it up again`);
-      await this.revive();
+      if (!this.server.running) await this.revive();
     }
   }
   /** A whole number in [min, max], from the seeded source. */
