@@ -8,10 +8,12 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { QueueObject } from "../../src/queue/queue-object";
+import type { TopicObject } from "../../src/topic/topic-object";
 import { TestSocket, api, uniqueName } from "./helpers";
 
 /** Close every socket the object holds from its side, then run `act` with the first of them. */
-async function onClosedSocket<T extends DurableObject>(stub: DurableObjectStub<T>, act: (instance: T, socket: WebSocket) => Promise<unknown>): Promise<void> {
+async function onClosedSocket<T extends TopicObject | QueueObject>(stub: DurableObjectStub<T>, act: (instance: T, socket: WebSocket) => Promise<unknown>): Promise<void> {
   await runInDurableObject(stub, async (instance, state) => {
     const sockets = state.getWebSockets();
     expect(sockets.length, "the object holds the test's socket").toBe(1);
