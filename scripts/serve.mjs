@@ -5,7 +5,7 @@
  * benchmarks talk to the worker itself.
  *
  *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir>] [--root-key <key>]
- *                          [--exit-with-stdin]
+ *                          [--exit-with-stdin] [--inspector-port <n>]
  *
  * Options fall back to environment variables: PORT, HOST, EDGEPOST_PERSIST_DIR,
  * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. Without `--persist` the state lives in a
@@ -17,6 +17,8 @@
  * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits. With
  * `--exit-with-stdin` it also stops when its stdin closes: a parent that holds the other end of
  * a pipe (a test harness) cannot leave the server behind, even if it is killed itself.
+ * `--inspector-port` (0 for a free one) opens workerd's V8 inspector and prints, before the
+ * ready line, `edgepost inspector on ws://127.0.0.1:<port>` (the soak reads the isolate's heap).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -41,19 +43,23 @@ function readOptions() {
       "root-key": { type: "string" },
       script: { type: "string" },
       "exit-with-stdin": { type: "boolean" },
+      "inspector-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js] [--exit-with-stdin]\n");
+    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js] [--exit-with-stdin] [--inspector-port n]\n");
     process.exit(0);
   }
   const portText = values.port ?? process.env.PORT ?? "8787";
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port: ${portText}`);
   const persist = values.persist ?? process.env.EDGEPOST_PERSIST_DIR;
+  const inspectorPort = values["inspector-port"] === undefined ? undefined : Number(values["inspector-port"]);
+  if (inspectorPort !== undefined && (!Number.isInteger(inspectorPort) || inspectorPort < 0 || inspectorPort > 65535)) fail(`invalid inspector port: ${values["inspector-port"]}`);
   return {
+    inspectorPort,
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",
     persist: persist ? path.resolve(persist) : undefined,
@@ -96,6 +102,7 @@ async function main() {
       cf: false,
       // Warnings and errors (including uncaught errors in the worker) go to stderr.
       log: new Log(LogLevel.WARN),
+      ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     }),
   );
 
@@ -125,6 +132,7 @@ async function main() {
     if (stopping) return;
     throw error;
   }
+  if (options.inspectorPort !== undefined) process.stdout.write(`edgepost inspector on ${(await miniflare.getInspectorURL()).href}\n`);
   process.stdout.write(`edgepost listening on ${url.origin}\n`);
 }
 

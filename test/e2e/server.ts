@@ -21,6 +21,8 @@ const serveScript = path.join(repoRoot, "scripts/serve.mjs");
 
 export const ROOT_KEY = "e2e-root-key";
 const READY_LINE = /^edgepost listening on (http:\/\/\S+)$/m;
+/** Printed before the ready line when the inspector is on (serve.mjs `--inspector-port`). */
+const INSPECTOR_LINE = /^edgepost inspector on (ws:\/\/\S+)$/m;
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 /** Keep the tail of the server's output for error messages. */
@@ -46,6 +48,8 @@ process.on("exit", () => {
 class ServerProcess {
   private output = "";
   readonly exited: Promise<number | null>;
+  /** workerd's V8 inspector, when started with it. */
+  inspectorUrl: string | null = null;
 
   constructor(private readonly child: ChildProcess) {
     const keep = (chunk: Buffer) => {
@@ -74,7 +78,10 @@ class ServerProcess {
       onData = (chunk) => {
         stdout += chunk.toString("utf8");
         const match = READY_LINE.exec(stdout);
-        if (match) resolve(match[1]!);
+        if (match) {
+          this.inspectorUrl = INSPECTOR_LINE.exec(stdout)?.[1] ?? null;
+          resolve(match[1]!);
+        }
       };
       child.stdout!.on("data", onData);
       void this.exited.then((code) => reject(new Error(`serve.mjs exited with ${code} before it was ready:\n${this.outputTail}`)));
@@ -106,6 +113,8 @@ class ServerProcess {
 export interface StartOptions {
   /** State directory; a fresh temporary one by default (removed by `dispose`). */
   persistDir?: string;
+  /** Open workerd's V8 inspector on a free port (`inspectorUrl`), e.g. to read the isolate's heap. */
+  inspector?: boolean;
 }
 
 export interface RestartOptions {
@@ -132,11 +141,12 @@ export class EdgepostServer {
   private constructor(
     readonly persistDir: string,
     private readonly ownsPersistDir: boolean,
+    private readonly inspector: boolean,
   ) {}
 
   static async start(options: StartOptions = {}): Promise<EdgepostServer> {
     const persistDir = options.persistDir ?? (await mkdtemp(path.join(tmpdir(), "edgepost-e2e-")));
-    const server = new EdgepostServer(persistDir, options.persistDir === undefined);
+    const server = new EdgepostServer(persistDir, options.persistDir === undefined, options.inspector ?? false);
     await server.launch();
     return server;
   }
@@ -153,6 +163,11 @@ export class EdgepostServer {
 
   get pid(): number | null {
     return this.process?.pid ?? null;
+  }
+
+  /** workerd's V8 inspector (`ws://...`), when started with `inspector: true`. */
+  get inspectorUrl(): string | null {
+    return this.process?.inspectorUrl ?? null;
   }
 
   /** Stop gracefully (SIGTERM), or crash it with `{ hard: true }` (SIGKILL to the group). */
@@ -181,6 +196,7 @@ export class EdgepostServer {
     // `--exit-with-stdin`: should this test process die without cleaning up, the server
     // sees its stdin pipe close and stops itself.
     const args = [serveScript, "--port", String(port), "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    if (this.inspector) args.push("--inspector-port", "0");
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       detached: true,
@@ -297,6 +313,11 @@ export class TestServer {
   /** The process group leader's pid (serve.mjs), or null while the server is down. */
   get pid(): number | null {
     return this.server?.pid ?? null;
+  }
+
+  /** workerd's V8 inspector (`ws://...`) with `useServer({ inspector: true })`, else null. */
+  get inspectorUrl(): string | null {
+    return this.server?.inspectorUrl ?? null;
   }
 
   /** Resolves once the server is running (at once when it is). */
