@@ -15,7 +15,7 @@ import { parseWith, readJson } from "../http/body";
 import { ApiError } from "../protocol/errors";
 import { mintSqsCredentials } from "./credentials";
 
-const SqsCredentialInput = z.strictObject({
+export const SqsCredentialInput = z.strictObject({
   scopes: Scopes.optional(),
   ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS).optional(),
   subject: z.string().min(1).max(256).optional(),
