@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { api, call, readHistory, uniqueName, type PublishResult, type StoredMessage } from "./clients";
 import { useCrashableServer } from "./chaos";
 import { publishLoop, TopicFollower, type PublishRecord } from "./resilient";
-import { range } from "./wait";
+import { pollUntil, range } from "./wait";
 
 const KILLS = 4;
 const PUBLISHERS = 6;
@@ -56,7 +56,7 @@ describe("topics under repeated SIGKILL", () => {
     await server.crashRepeatedly({ kills: KILLS, progress: ackedMessages, minStep: 200, maxStep: 800, timeoutMs: 60_000 });
     // Some load on the last process too, then stop.
     const settledAt = ackedMessages() + 200;
-    while (ackedMessages() < settledAt) await new Promise((resolve) => setTimeout(resolve, 10));
+    await pollUntil(async () => (ackedMessages() >= settledAt ? true : undefined), 60_000, () => `200 more acknowledged after the last kill; have ${ackedMessages()} of ${settledAt}`, 10);
     stopped = true;
     await Promise.all(publishers);
 
