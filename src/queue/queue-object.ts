@@ -20,6 +20,7 @@ import { Consumers } from "./consumers";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
+import { QueueWrites, type CommittedWrites } from "./writes";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
@@ -35,12 +36,23 @@ export interface ConsumeRequest {
   expiresAt: number | null;
 }
 
+/** A socket may have closed while its frame's group committed. */
+function sendIfOpen(socket: WebSocket, frame: string): void {
+  try {
+    socket.send(frame);
+  } catch {
+    // Closed meanwhile: its leases were given back when it closed.
+  }
+}
+
 export class QueueObject extends DurableObject<Env> {
   private readonly store: QueueStore;
   private config: QueueConfig;
   private readonly consumers: Consumers;
   private readonly alarms: AlarmScheduler;
   private readonly registration: Registration;
+  /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
+  private readonly writes: QueueWrites;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -51,6 +63,7 @@ export class QueueObject extends DurableObject<Env> {
     this.consumers = new Consumers(ctx);
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(ctx, env, "queue", () => this.name);
+    this.writes = new QueueWrites(ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -80,12 +93,14 @@ export class QueueObject extends DurableObject<Env> {
   // ---- Producing --------------------------------------------------------------------------
 
   async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
-    const now = Date.now();
-    const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
-    this.registration.ensure();
+    return this.writes.enqueue(messages);
+  }
+
+  /** After a group of enqueues, acks and nacks committed: push, then make sure of the alarm. */
+  private async afterWrites({ enqueued, now }: CommittedWrites): Promise<void> {
+    if (enqueued) this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
-    return results;
   }
 
   /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
@@ -109,19 +124,11 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const results = leaseIds.map((leaseId) => this.store.ack(leaseId, now));
-    this.afterChange(now);
-    return results;
+    return this.writes.ack(leaseIds);
   }
 
   async nack(leaseIds: string[], delaySeconds: number | null): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const delayMs = delaySeconds === null ? null : delaySeconds * 1000;
-    const results = leaseIds.map((leaseId) => this.store.nack(leaseId, now, delayMs, this.config));
-    this.afterChange(now);
-    await this.alarms.rearm();
-    return results;
+    return this.writes.nack(leaseIds, delaySeconds === null ? null : delaySeconds * 1000);
   }
 
   async extend(leaseIds: string[], visibilityTimeoutSeconds: number): Promise<LeaseResult[]> {
@@ -247,16 +254,22 @@ export class QueueObject extends DurableObject<Env> {
       sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
       return;
     }
-    const now = Date.now();
     const op = frame.data;
-    let result: LeaseResult;
-    if (op.type === "ack") result = this.store.ack(op.leaseId, now);
-    else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
-    else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
-    if (result.ok) refundFrame(socket);
-    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
-    this.afterChange(now);
-    await this.alarms.rearm();
+    if (op.type === "extend") {
+      const now = Date.now();
+      const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+      if (result.ok) refundFrame(socket);
+      socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+      this.afterChange(now);
+      await this.alarms.rearm();
+      return;
+    }
+    // Acks and nacks join the group commit; the answer goes out once it is durable. The
+    // frame is refunded now, not after the commit, or a fast acker's next frames would count.
+    if (this.store.isLive(op.leaseId, Date.now())) refundFrame(socket);
+    const [result] =
+      op.type === "ack" ? await this.writes.ack([op.leaseId]) : await this.writes.nack([op.leaseId], op.delaySeconds === undefined ? null : op.delaySeconds * 1000);
+    sendIfOpen(socket, JSON.stringify({ type: "result", op: op.type, ...result }));
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
