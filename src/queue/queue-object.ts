@@ -21,6 +21,7 @@ import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
 import { QueueWrites, type CommittedWrites } from "./writes";
+import { settleOverSocket } from "./consumer-frames";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
@@ -34,15 +35,8 @@ export interface ConsumeRequest {
   visibilityTimeoutSeconds: number | null;
   /** When the consumer's credential expires (ms); null for the root key. */
   expiresAt: number | null;
-}
-
-/** A socket may have closed while its frame's group committed. */
-function sendIfOpen(socket: WebSocket, frame: string): void {
-  try {
-    socket.send(frame);
-  } catch {
-    // Closed meanwhile: its leases were given back when it closed.
-  }
+  /** `batch=1`: push `{"type":"messages"}` frames. */
+  batch?: boolean;
 }
 
 export class QueueObject extends DurableObject<Env> {
@@ -229,7 +223,7 @@ export class QueueObject extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     const visibilityMs = consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000;
-    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt);
+    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt, consume.batch === true);
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
@@ -251,7 +245,7 @@ export class QueueObject extends DurableObject<Env> {
     }
     const frame = ConsumerFrame.safeParse(parsed);
     if (!frame.success) {
-      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
+      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...} or {type: ack|nack, leaseIds: [1-100 ids]}");
       return;
     }
     const op = frame.data;
@@ -264,12 +258,7 @@ export class QueueObject extends DurableObject<Env> {
       await this.alarms.rearm();
       return;
     }
-    // Acks and nacks join the group commit; the answer goes out once it is durable. The
-    // frame is refunded now, not after the commit, or a fast acker's next frames would count.
-    if (this.store.isLive(op.leaseId, Date.now())) refundFrame(socket);
-    const [result] =
-      op.type === "ack" ? await this.writes.ack([op.leaseId]) : await this.writes.nack([op.leaseId], op.delaySeconds === undefined ? null : op.delaySeconds * 1000);
-    sendIfOpen(socket, JSON.stringify({ type: "result", op: op.type, ...result }));
+    await settleOverSocket(socket, op, this.writes, this.store);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {

@@ -38,6 +38,8 @@ export interface SubscribeRequest {
   after: number | null;
   /** When the subscriber's credential expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** WebSocket only: `batch=1`, send `{"type":"messages"}` frames. */
+  batch?: boolean;
 }
 
 /** One publish request as the group commit applied it. */
@@ -187,7 +189,7 @@ export class TopicObject extends DurableObject<Env> {
     }
     if (subscribe.transport === "websocket") {
       const pair = new WebSocketPair();
-      this.fanout.acceptWebSocket(pair[1], after, subscribe.expiresAt);
+      this.fanout.acceptWebSocket(pair[1], after, subscribe.expiresAt, subscribe.batch === true);
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
     const response = this.fanout.openSse(after, subscribe.expiresAt);
