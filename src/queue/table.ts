@@ -21,6 +21,9 @@ export const BATCH = 1000;
 export class QueueTable {
   lastSeq: number;
   protected counters: Counters;
+  /** Inside `foldCounterWrites`: counters change in memory and are written once at its end. */
+  private folding = false;
+  private countersDirty = false;
 
   constructor(protected readonly storage: DurableObjectStorage) {
     // The last seq and the counters share one meta row: an enqueue writes it once.
@@ -48,9 +51,33 @@ export class QueueTable {
     };
   }
 
+  /**
+   * Run `work` (synchronous, inside a transaction) with its counter updates written once at
+   * the end instead of once per change: a batch of 100 acks writes the meta row once, not 100
+   * times. If `work` throws, nothing is written (its transaction is undone anyway).
+   */
+  foldCounterWrites<T>(work: () => T): T {
+    this.folding = true;
+    this.countersDirty = false;
+    let result: T;
+    try {
+      result = work();
+    } finally {
+      this.folding = false;
+    }
+    if (this.countersDirty) this.saveCounters();
+    this.countersDirty = false;
+    return result;
+  }
+
   protected bump(counter: keyof Counters, by: number): void {
     if (by === 0) return;
     this.counters[counter] += by;
+    if (this.folding) this.countersDirty = true;
+    else this.saveCounters();
+  }
+
+  private saveCounters(): void {
     writeMeta(this.sql, "counters", { ...this.counters, lastSeq: this.lastSeq });
   }
 }

@@ -32,7 +32,7 @@ export class QueueWrites {
     afterCommit: (committed: CommittedWrites) => Promise<void>,
   ) {
     this.group = new GroupCommit(storage, {
-      apply: (write, now) => this.apply(write, now),
+      apply: (write, now) => store.foldCounterWrites(() => this.apply(write, now)),
       checkpoint: () => store.checkpoint(),
       afterCommit: (applied, now) =>
         afterCommit({ enqueued: applied.some(({ result }) => result.kind === "enqueue" && result.results.some((item) => !item.duplicate)), now }),
