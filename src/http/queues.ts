@@ -67,7 +67,7 @@ queueRoutes.post("/:queue/pull", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "consume", name);
   const input = parseWith(PullInput, await readJson(c, { optional: true }));
-  const leased = await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null, input.waitSeconds ?? 0);
+  const leased = unwrap(await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null, input.waitSeconds ?? 0));
   // Stored JSON is spliced in as it is.
   return c.body(`{"messages":[${leased.map((row) => encodeLeased(row)).join(",")}]}`, 200, {
     "content-type": "application/json; charset=utf-8",
