@@ -8,6 +8,7 @@ import { Scopes } from "../auth/scopes";
 import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
 import { NAME_PATTERN_SOURCE } from "../protocol/names";
 import * as S from "../protocol/schemas";
+import { SqsCredentialInput } from "../sqs/credentials-route";
 
 type Schema = Record<string, unknown>;
 
@@ -16,6 +17,8 @@ const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "outp
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
+const Deleted = json({ type: "object", properties: { name: { type: "string" }, deleted: { const: true } } }, "Deleted: state, alarm, sockets (closed 1001), bindings and listing gone; the name starts afresh");
+const NothingToDelete = json(output(ErrorBody), "Nothing to delete");
 const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
 
 function json(schema: Schema, description = "OK") {
@@ -62,9 +65,24 @@ export function openApiDocument(serverUrl: string): Schema {
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Root key or scoped token" } } },
     paths: {
       "/v1/tokens": { post: op("Mint a scoped token (root key only)", { params: [], body: input(TokenInput), responses: { "201": json({ type: "object", properties: { token: { type: "string" }, expiresAt: { type: "integer" } } }) } }) },
+      "/v1/tokens/sqs": {
+        post: op("Mint SQS credentials (access key id + secret) from the root key or a scoped token", {
+          params: [],
+          body: input(SqsCredentialInput),
+          responses: { "201": json({ type: "object", properties: { accessKeyId: { type: "string" }, secretAccessKey: { type: "string" }, expiresAt: { type: "integer" } } }) },
+        }),
+      },
+      "/sqs": {
+        post: {
+          summary: "Amazon SQS JSON protocol (x-amz-target: AmazonSQS.<Action>), Signature Version 4; for AWS SDKs, see the README",
+          security: [],
+          responses: { "200": { description: "The action's SQS answer (application/x-amz-json-1.0)" }, "400": { description: "SQS error: {__type, message} and x-amzn-query-error" }, "403": { description: "SQS authentication error" } },
+        },
+      },
       "/v1/topics/{topic}": {
         get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
         put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),
+        delete: op("Delete the topic (admin)", { params: T, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/topics/{topic}/messages": {
         post: op("Publish one message or a batch", { params: T, body: publishBody(S.TopicMessageInput), responses: publishResponses }),
@@ -88,12 +106,13 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/queues/{queue}": {
         get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
         put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+        delete: op("Delete the queue (admin)", { params: Q, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/queues/{queue}/messages": {
         post: op("Enqueue one message or a batch", { params: Q, body: publishBody(S.QueueMessageInput), responses: publishResponses }),
         delete: op("Purge the queue", { params: Q, responses: { "200": json({ type: "object", properties: { purged: { type: "integer" } } }) } }),
       },
-      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
+      "/v1/queues/{queue}/pull": { post: op("Lease ready messages; with waitSeconds (0-20), wait for one when none is ready (long polling)", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
       "/v1/queues/{queue}/ack": { post: op("Ack leases", { params: Q, body: input(S.AckInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/nack": { post: op("Nack leases", { params: Q, body: input(S.NackInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/extend": { post: op("Extend leases", { params: Q, body: input(S.ExtendInput), responses: { "200": json(output(LeaseResults)) } }) },

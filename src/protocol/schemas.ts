@@ -121,6 +121,10 @@ export const QueueConfigInput = z.strictObject({
   retentionSeconds: z.number().int().min(60).max(L.MAX_RETENTION_SECONDS).optional(),
   dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
   backoff: BackoffConfig.refine((b) => b.minSeconds <= b.maxSeconds, "minSeconds must not exceed maxSeconds").optional(),
+  /** Delay of a message enqueued without `delaySeconds` (SQS's queue DelaySeconds; default 0). */
+  delaySeconds: z.number().int().min(0).max(L.MAX_QUEUE_DELAY_SECONDS).optional(),
+  /** SQS's ReceiveMessageWaitTimeSeconds: the long-poll wait of a ReceiveMessage that gives none. */
+  receiveWaitSeconds: z.number().int().min(0).max(L.MAX_WAIT_SECONDS).optional(),
 });
 export type QueueConfigInput = z.infer<typeof QueueConfigInput>;
 
@@ -132,11 +136,15 @@ export const QueueConfig = z.object({
   retentionSeconds: z.number().int(),
   dedupWindowSeconds: z.number().int(),
   backoff: z.object({ minSeconds: z.number(), maxSeconds: z.number() }),
+  delaySeconds: z.number().int(),
+  receiveWaitSeconds: z.number().int(),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
 export const PullInput = z.strictObject({
   max: z.number().int().min(1).max(L.MAX_PULL).optional(),
+  /** Long polling: with nothing ready, wait up to this long for a message (0 answers at once). */
+  waitSeconds: z.number().min(0).max(L.MAX_WAIT_SECONDS).optional(),
   visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
 });
 
@@ -221,6 +229,8 @@ export const QueueStats = z.object({
   delayed: z.number().int(),
   oldestAgeSeconds: z.number().int(),
   consumers: z.number().int(),
+  /** Long-polling pulls waiting for a message right now. */
+  pullsWaiting: z.number().int(),
   deadLettered: z.number().int(),
   deadLetterPending: z.number().int(),
   redeliveries: z.number().int(),
