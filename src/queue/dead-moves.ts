@@ -8,10 +8,8 @@
  * target's dedup window.
  */
 import { readMeta, writeMeta } from "../storage/migrations";
+import { STATE_DEAD, STATE_DELIVERABLE } from "./table";
 
-/** messages.state of a dead letter (store.ts keeps the other states). */
-export const STATE_DEAD = 1;
-const STATE_DELIVERABLE = 0;
 const LAST_MOVE_KEY = "lastDeadMove";
 
 export interface DeadMove {
@@ -26,18 +24,17 @@ export interface DeadMove {
 export const deadMoveKey = (queue: string, move: number): string => `d:${queue}:${move}`;
 
 export class DeadLetterMoves {
-  private last: number | undefined;
-
   constructor(private readonly sql: SqlStorage) {}
 
   /** End the message's deliveries: it is dead and waits to move, under the next number. */
   markDead(seq: number): void {
-    // From the clock in microseconds at first (a re-created queue of the same name starts past
-    // the numbers its predecessor used), then one more each time. Below 2^53 until the 2200s.
-    this.last ??= readMeta<number>(this.sql, LAST_MOVE_KEY) ?? 0;
-    this.last = Math.max(this.last + 1, Date.now() * 1000);
-    this.sql.exec("UPDATE messages SET lease_id = NULL, consumer = NULL, state = ?, dead_move = ? WHERE seq = ?", STATE_DEAD, this.last, seq);
-    writeMeta(this.sql, LAST_MOVE_KEY, this.last);
+    // Read from storage each time, not kept in memory: a group commit that is undone
+    // (src/commit/) takes the number back with the rest. From the clock in microseconds at
+    // first (a queue deleted and created again starts past the numbers its predecessor used),
+    // then one more each time. Below 2^53 until the 2200s.
+    const move = Math.max((readMeta<number>(this.sql, LAST_MOVE_KEY) ?? 0) + 1, Date.now() * 1000);
+    this.sql.exec("UPDATE messages SET lease_id = NULL, consumer = NULL, state = ?, dead_move = ? WHERE seq = ?", STATE_DEAD, move, seq);
+    writeMeta(this.sql, LAST_MOVE_KEY, move);
   }
 
   /** The next moves to send, lowest number first. */
