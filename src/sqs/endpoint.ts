@@ -51,6 +51,20 @@ const UNSUPPORTED = new Set([
 
 export const SQS_TARGET_PREFIX = "AmazonSQS.";
 
+/** Headers the AWS SDK for JavaScript sends from a browser (allowed by CORS on /sqs). */
+export const SQS_CORS_HEADERS = [
+  "authorization",
+  "content-type",
+  "x-amz-date",
+  "x-amz-target",
+  "x-amz-user-agent",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+  "x-amzn-query-mode",
+  "amz-sdk-invocation-id",
+  "amz-sdk-request",
+];
+
 /** Is this a request an SQS SDK sent? (For `POST /`, which otherwise belongs to the console.) */
 export function isSqsRequest(c: Context): boolean {
   return c.req.header("x-amz-target")?.startsWith(SQS_TARGET_PREFIX) ?? false;
