@@ -139,6 +139,8 @@ export type QueueConfig = z.infer<typeof QueueConfig>;
 
 export const PullInput = z.strictObject({
   max: z.number().int().min(1).max(L.MAX_PULL).optional(),
+  /** Long polling: with nothing ready, wait up to this long for a message (0 answers at once). */
+  waitSeconds: z.number().min(0).max(L.MAX_WAIT_SECONDS).optional(),
   visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
 });
 
@@ -215,6 +217,8 @@ export const QueueStats = z.object({
   delayed: z.number().int(),
   oldestAgeSeconds: z.number().int(),
   consumers: z.number().int(),
+  /** Long-polling pulls waiting for a message right now. */
+  pullsWaiting: z.number().int(),
   deadLettered: z.number().int(),
   deadLetterPending: z.number().int(),
   redeliveries: z.number().int(),
