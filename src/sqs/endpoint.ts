@@ -10,7 +10,7 @@ import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import type { AppEnv } from "../http/auth";
 import { changeMessageVisibility, changeMessageVisibilityBatch, deleteMessage, deleteMessageBatch } from "./actions/leases";
-import { createQueue, getQueueAttributes, getQueueUrl, listQueues, purgeQueue, setQueueAttributes } from "./actions/queues";
+import { createQueue, deleteQueueAction, getQueueAttributes, getQueueUrl, listQueues, purgeQueue, setQueueAttributes } from "./actions/queues";
 import { receiveMessage } from "./actions/receive";
 import { sendMessage, sendMessageBatch } from "./actions/send";
 import type { SqsContext } from "./context";
@@ -27,6 +27,7 @@ const ACTIONS: Record<string, Action> = {
   GetQueueAttributes: getQueueAttributes,
   SetQueueAttributes: setQueueAttributes,
   PurgeQueue: purgeQueue,
+  DeleteQueue: deleteQueueAction,
   SendMessage: sendMessage,
   SendMessageBatch: sendMessageBatch,
   ReceiveMessage: receiveMessage,
