@@ -72,6 +72,7 @@ function readOptions() {
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",
     persist: persist ? path.resolve(persist) : undefined,
+    wranglerLayout: Boolean(values["persist-to"]),
     vars,
     rootKey: values["root-key"] ?? process.env.EDGEPOST_ROOT_KEY ?? "dev-root-key",
     script: path.resolve(root, values.script ?? "dist/index.js"),
@@ -84,15 +85,17 @@ function readOptions() {
  * itself (the same conversion `wrangler dev` uses): Durable Objects with SQLite per the
  * migrations, rate limiters, vars, compatibility date and flags.
  */
-function readWorkerOptions() {
+function readWorkerOptions({ wranglerLayout }) {
   const configPath = path.join(root, "wrangler.toml");
   const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   if (!workerOptions.compatibilityDate) fail("wrangler.toml has no compatibility_date");
   // The bundle is one self-contained module: no rules for finding others (and Miniflare 5's
   // v4 converter refuses them).
   const { modulesRules: _unused, ...rest } = workerOptions;
-  // The worker's name as wrangler dev gives it: Durable Object state is stored per
-  // `<worker name>-<class>`, so both find the same objects in a shared state directory.
+  if (!wranglerLayout) return rest;
+  // With --persist-to, the worker's name as wrangler dev gives it: Durable Object state is
+  // stored per `<worker name>-<class>` (unnamed: `-<class>`, the layout the e2e tests read),
+  // so both find the same objects in a shared state directory.
   const { rawConfig } = experimental_readRawConfig({ config: configPath });
   return { ...rest, name: rawConfig.name };
 }
@@ -100,7 +103,7 @@ function readWorkerOptions() {
 async function main() {
   const options = readOptions();
   if (!existsSync(options.script)) fail(`${path.relative(process.cwd(), options.script)} not found: run \`npm run build\` first`);
-  const worker = readWorkerOptions();
+  const worker = readWorkerOptions(options);
 
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({
