@@ -4,13 +4,12 @@
  */
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { cors } from "hono/cors";
-import { secureHeaders } from "hono/secure-headers";
 import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { errorResponse, handleError, notFound } from "./errors";
+import { apiHeaders } from "./headers";
 import { openApiDocument } from "./openapi";
 import { queueRoutes } from "./queues";
 import { tokenRoutes } from "./tokens";
@@ -21,24 +20,8 @@ export function createApp(): Hono<AppEnv> {
   app.onError(handleError);
   app.notFound(notFound);
 
-  // API responses are JSON for scripts and other origins: no framing, no sniffing, no referrer.
-  app.use(
-    "/v1/*",
-    secureHeaders({ crossOriginResourcePolicy: false, crossOriginOpenerPolicy: false, xFrameOptions: "DENY" }),
-  );
-  app.use(
-    "/v1/*",
-    cors({
-      origin: (origin, c) => {
-        const allowed = (c.env as AppEnv["Bindings"]).ALLOWED_ORIGINS?.trim();
-        if (!allowed || allowed === "*") return origin || "*";
-        return allowed.split(",").map((entry) => entry.trim()).includes(origin) ? origin : null;
-      },
-      allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
-      allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
-      maxAge: 600,
-    }),
-  );
+  // Security headers and CORS on every API answer, errors and preflights included.
+  app.use("/v1/*", apiHeaders);
   app.use(
     "/v1/*",
     bodyLimit({
