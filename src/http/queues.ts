@@ -8,8 +8,7 @@ import { ApiError } from "../protocol/errors";
 import { encodeLeased } from "../protocol/frames";
 import { DEFAULT_PREFETCH } from "../protocol/limits";
 import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
-import type { ConsumeRequest } from "../queue/queue-object";
-import type { PreparedQueueMessage } from "../queue/store";
+import type { ConsumeRequest, EnqueueMessage } from "../queue/queue-object";
 import { expiryOf } from "../auth/principal";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
@@ -40,9 +39,9 @@ queueRoutes.post("/:queue/messages", async (c) => {
   await enforcePublishRate(c);
   const { batch, messages } = parsePublishBody(QueueMessageInput, await readJson(c));
   const limit = maxMessageBytes(c.env);
-  const prepared: PreparedQueueMessage[] = messages.map((message, index) => ({
+  const prepared: EnqueueMessage[] = messages.map((message, index) => ({
     ...prepareMessage(message, limit, batch ? index : undefined),
-    delayMs: (message.delaySeconds ?? 0) * 1000,
+    delayMs: message.delaySeconds === undefined ? null : message.delaySeconds * 1000,
   }));
   const results = await queueStub(c.env, name).enqueue(prepared);
   const status = results.every((result) => result.duplicate) ? 200 : 201;

@@ -27,6 +27,9 @@ const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
 
+/** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
+export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
+
 /** What the worker forwards to `fetch` for a consumer socket; validated there. */
 export interface ConsumeRequest {
   prefetch: number;
@@ -79,9 +82,11 @@ export class QueueObject extends DurableObject<Env> {
 
   // ---- Producing --------------------------------------------------------------------------
 
-  async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
+  async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
     const now = Date.now();
-    const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
+    const delayMs = this.config.delaySeconds * 1000;
+    const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
+    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
     this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
