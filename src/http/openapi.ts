@@ -17,6 +17,8 @@ const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "outp
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
+const Deleted = json({ type: "object", properties: { name: { type: "string" }, deleted: { const: true } } }, "Deleted: state, alarm, sockets (closed 1001), bindings and listing gone; the name starts afresh");
+const NothingToDelete = json(output(ErrorBody), "Nothing to delete");
 const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
 
 function json(schema: Schema, description = "OK") {
@@ -80,6 +82,7 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/topics/{topic}": {
         get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
         put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),
+        delete: op("Delete the topic (admin)", { params: T, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/topics/{topic}/messages": {
         post: op("Publish one message or a batch", { params: T, body: publishBody(S.TopicMessageInput), responses: publishResponses }),
@@ -92,8 +95,8 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/topics/{topic}/subscribe": {
         get: op("Subscribe: WebSocket upgrade, or SSE with Accept: text/event-stream", {
           params: T,
-          query: [["after", "replay messages with seq > after first"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}" }, "200": { description: "SSE stream (event id = seq)" } },
+          query: [["after", "replay messages with seq > after first"], ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}" }, "200": { description: "SSE stream (event id = seq)" } },
         }),
       },
       "/v1/topics/{topic}/subscriptions/{queue}": {
@@ -103,12 +106,13 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/queues/{queue}": {
         get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
         put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+        delete: op("Delete the queue (admin)", { params: Q, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/queues/{queue}/messages": {
         post: op("Enqueue one message or a batch", { params: Q, body: publishBody(S.QueueMessageInput), responses: publishResponses }),
         delete: op("Purge the queue", { params: Q, responses: { "200": json({ type: "object", properties: { purged: { type: "integer" } } }) } }),
       },
-      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
+      "/v1/queues/{queue}/pull": { post: op("Lease ready messages; with waitSeconds (0-20), wait for one when none is ready (long polling)", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
       "/v1/queues/{queue}/ack": { post: op("Ack leases", { params: Q, body: input(S.AckInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/nack": { post: op("Nack leases", { params: Q, body: input(S.NackInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/extend": { post: op("Extend leases", { params: Q, body: input(S.ExtendInput), responses: { "200": json(output(LeaseResults)) } }) },
@@ -116,8 +120,8 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/queues/{queue}/consume": {
         get: op("Consume over WebSocket with prefetch", {
           params: Q,
-          query: [["prefetch", "1-1000, default 10"], ["visibilityTimeoutSeconds", "lease length"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: server pushes {type: message, ...}; client sends {type: ack|nack|extend, leaseId}" } },
+          query: [["prefetch", "1-1000, default 10"], ["visibilityTimeoutSeconds", "lease length"], ["batch", "1: push {type: messages, queue, messages: [pull items]} frames"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: server pushes {type: message, ...} (batch=1: {type: messages, queue, messages}); client sends {type: ack|nack|extend, leaseId} (answered {type: result}) or {type: ack|nack, leaseIds: [1-100]} (answered {type: results, op, results})" } },
         }),
       },
     },

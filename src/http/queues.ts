@@ -1,6 +1,6 @@
 /**
- * Queue routes: settings, enqueue (single, batch, delayed, idempotent), pull, ack, nack,
- * extend, consume (WebSocket), stats, purge and redrive. Each validates here and calls the
+ * Queue routes: settings, delete, enqueue (single, batch, delayed, idempotent), pull, ack, nack,
+ * extend, long-polling pull, consume (WebSocket), stats, purge and redrive. Each validates here and calls the
  * queue's object.
  */
 import { Hono } from "hono";
@@ -10,6 +10,7 @@ import { DEFAULT_PREFETCH } from "../protocol/limits";
 import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
 import type { ConsumeRequest, EnqueueMessage } from "../queue/queue-object";
 import { expiryOf } from "../auth/principal";
+import { deleteQueue } from "../lifecycle/delete";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
@@ -25,6 +26,13 @@ queueRoutes.put("/:queue", async (c) => {
   authorize(c, "admin", name);
   const update = parseWith(QueueConfigInput, await readJson(c, { optional: true }));
   return c.json(unwrap(await queueStub(c.env, name).configure(update)));
+});
+
+queueRoutes.delete("/:queue", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  await deleteQueue(c.env, name);
+  return c.json({ name, deleted: true });
 });
 
 queueRoutes.get("/:queue", async (c) => {
@@ -58,7 +66,7 @@ queueRoutes.post("/:queue/pull", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "consume", name);
   const input = parseWith(PullInput, await readJson(c, { optional: true }));
-  const leased = await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null);
+  const leased = unwrap(await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null, input.waitSeconds ?? 0));
   // Stored JSON is spliced in as it is.
   return c.body(`{"messages":[${leased.map((row) => encodeLeased(row)).join(",")}]}`, 200, {
     "content-type": "application/json; charset=utf-8",
@@ -109,6 +117,7 @@ queueRoutes.get("/:queue/consume", async (c) => {
     prefetch: parsed.data.prefetch ?? DEFAULT_PREFETCH,
     visibilityTimeoutSeconds: parsed.data.visibilityTimeoutSeconds ?? null,
     expiresAt: expiryOf(principal),
+    batch: parsed.data.batch ?? false,
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-consume", JSON.stringify(consume));

@@ -14,12 +14,17 @@ import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
+import { forgetOrigin, linkedQueues, linkedTopics, linkTopic, unlinkTopic } from "../lifecycle/links";
+import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
+import { PullWaiters } from "./waiters";
+import { QueueWrites, type CommittedWrites } from "./writes";
+import { settleOverSocket } from "./consumer-frames";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
@@ -36,25 +41,39 @@ export interface ConsumeRequest {
   visibilityTimeoutSeconds: number | null;
   /** When the consumer's credential expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** `batch=1`: push `{"type":"messages"}` frames. */
+  batch?: boolean;
 }
 
 export class QueueObject extends DurableObject<Env> {
-  private readonly store: QueueStore;
-  private config: QueueConfig;
-  private readonly consumers: Consumers;
-  private readonly alarms: AlarmScheduler;
-  private readonly registration: Registration;
+  // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
+  private store!: QueueStore;
+  private config!: QueueConfig;
+  private consumers!: Consumers;
+  private alarms!: AlarmScheduler;
+  private registration!: Registration;
+  private waiters!: PullWaiters;
+  /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
+  private writes!: QueueWrites;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, QUEUE_MIGRATIONS);
-    this.store = new QueueStore(ctx.storage);
-    this.config = loadQueueConfig(ctx.storage.sql, this.name);
-    this.consumers = new Consumers(ctx);
-    this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
-    this.registration = new Registration(ctx, env, "queue", () => this.name);
+    this.open();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** Load the queue's state from storage (empty after a delete: a fresh queue). */
+  private open(): void {
+    migrate(this.ctx.storage, QUEUE_MIGRATIONS);
+    this.store = new QueueStore(this.ctx.storage);
+    this.config = loadQueueConfig(this.ctx.storage.sql, this.name);
+    this.consumers = new Consumers(this.ctx);
+    this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
+    this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
+    this.waiters = new PullWaiters();
+    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
+    this.movingDeadLetters = null;
   }
 
   /** The queue's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -83,14 +102,16 @@ export class QueueObject extends DurableObject<Env> {
   // ---- Producing --------------------------------------------------------------------------
 
   async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
-    const now = Date.now();
     const delayMs = this.config.delaySeconds * 1000;
     const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
-    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
-    this.registration.ensure();
+    return this.writes.enqueue(prepared);
+  }
+
+  /** After a group of enqueues, acks and nacks committed: push and wake waiting pulls, then make sure of the alarm. */
+  private async afterWrites({ enqueued, now }: CommittedWrites): Promise<void> {
+    if (enqueued) this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
-    return results;
   }
 
   /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
@@ -105,28 +126,27 @@ export class QueueObject extends DurableObject<Env> {
 
   // ---- Consuming over HTTP ----------------------------------------------------------------
 
-  async pull(max: number, visibilityTimeoutSeconds: number | null): Promise<LeasedRow[]> {
+  /**
+   * Lease up to `max` ready messages. With `waitSeconds` > 0 and none ready, wait (long
+   * polling, waiters.ts) until some are or the time is up.
+   */
+  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
     const now = Date.now();
     this.expireLeases(now);
-    const leased = this.store.pull(now, max, visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000);
+    const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
+    const leased = this.store.pull(now, max, visibilityMs);
+    // Armed at the earliest due time, so a message falling due wakes the waiters below.
     await this.alarms.rearm();
-    return leased;
+    if (leased.length > 0 || waitSeconds <= 0) return { ok: true, value: leased };
+    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, waitSeconds * 1000) };
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const results = leaseIds.map((leaseId) => this.store.ack(leaseId, now));
-    this.afterChange(now);
-    return results;
+    return this.writes.ack(leaseIds);
   }
 
   async nack(leaseIds: string[], delaySeconds: number | null): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const delayMs = delaySeconds === null ? null : delaySeconds * 1000;
-    const results = leaseIds.map((leaseId) => this.store.nack(leaseId, now, delayMs, this.config));
-    this.afterChange(now);
-    await this.alarms.rearm();
-    return results;
+    return this.writes.nack(leaseIds, delaySeconds === null ? null : delaySeconds * 1000);
   }
 
   async extend(leaseIds: string[], visibilityTimeoutSeconds: number): Promise<LeaseResult[]> {
@@ -149,6 +169,7 @@ export class QueueObject extends DurableObject<Env> {
       delayed: counts.delayed,
       oldestAgeSeconds: counts.oldestEnqueuedAt === null ? 0 : Math.max(0, Math.floor((now - counts.oldestEnqueuedAt) / 1000)),
       consumers: this.consumers.count(),
+      pullsWaiting: this.waiters.size,
       deadLettered: counters.deadLettered,
       deadLetterPending: counts.deadLetterPending,
       redeliveries: counters.redeliveries,
@@ -214,6 +235,49 @@ export class QueueObject extends DurableObject<Env> {
     return { ok: true, value: { moved, skipped } };
   }
 
+  // ---- Deleting and links (lifecycle/) ---------------------------------------------------
+
+  /**
+   * Delete the queue: topics bound to it unbind, queues holding its keys forget them, the name
+   * leaves the listings, sockets close (1001), waiting pulls get nothing, storage and alarm go.
+   * Returns false when there was nothing to delete.
+   */
+  async destroy(): Promise<boolean> {
+    if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "dedup", "transfer_marks", "bound_topics"])) return false;
+    const name = this.name;
+    const topics = linkedTopics(this.ctx.storage.sql);
+    const queues = linkedQueues(this.ctx.storage.sql, this.config.deadLetterQueue).filter((queue) => queue !== name);
+    // Peers first, outside the block below: a peer being deleted at the same time calls back
+    // here, and two objects blocking while they wait for each other would deadlock.
+    await Promise.all([
+      ...topics.map((topic) => this.env.TOPIC.getByName(topic).unbindQueue(name)),
+      ...queues.map((queue) => this.env.QUEUE.getByName(queue).forgetOrigin(name)),
+    ]);
+    // Nothing else runs between the wipe and the fresh state.
+    await this.ctx.blockConcurrencyWhile(async () => {
+      this.waiters.releaseAll();
+      this.registration.cancel();
+      await wipe(this.ctx, this.env, "queue", name);
+      this.open();
+    });
+    return true;
+  }
+
+  /** A topic bound this queue (the worker calls this after the topic's bindQueue). */
+  linkTopic(topic: string, fromSeq: number): void {
+    linkTopic(this.ctx.storage.sql, topic, fromSeq);
+    this.registration.ensure();
+  }
+
+  unlinkTopic(topic: string): void {
+    unlinkTopic(this.ctx.storage.sql, topic);
+  }
+
+  /** The topic or queue `origin` was deleted: its marks and keys here must not block its successor. */
+  forgetOrigin(origin: string): void {
+    forgetOrigin(this.ctx.storage.sql, origin);
+  }
+
   // ---- Consuming over WebSocket -------------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
@@ -227,7 +291,7 @@ export class QueueObject extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     const visibilityMs = consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000;
-    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt);
+    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt, consume.batch === true);
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
@@ -249,19 +313,20 @@ export class QueueObject extends DurableObject<Env> {
     }
     const frame = ConsumerFrame.safeParse(parsed);
     if (!frame.success) {
-      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
+      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...} or {type: ack|nack, leaseIds: [1-100 ids]}");
       return;
     }
-    const now = Date.now();
     const op = frame.data;
-    let result: LeaseResult;
-    if (op.type === "ack") result = this.store.ack(op.leaseId, now);
-    else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
-    else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
-    if (result.ok) refundFrame(socket);
-    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
-    this.afterChange(now);
-    await this.alarms.rearm();
+    if (op.type === "extend") {
+      const now = Date.now();
+      const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+      if (result.ok) refundFrame(socket);
+      socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+      this.afterChange(now);
+      await this.alarms.rearm();
+      return;
+    }
+    await settleOverSocket(socket, op, this.writes, this.store);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
@@ -296,7 +361,7 @@ export class QueueObject extends DurableObject<Env> {
       const expiry = this.expireLeases(now);
       const moreRetention = this.store.expireRetention(now - this.config.retentionSeconds * 1000);
       const moreDedup = this.store.expireDedup(now);
-      this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+      this.deliverReady(now);
       const moreDead = await this.moveDeadLetters();
       return expiry || moreRetention || moreDedup || moreDead;
     });
@@ -321,8 +386,16 @@ export class QueueObject extends DurableObject<Env> {
       socket.close(CloseCode.unauthorized, "credentials expired: send a token frame before expiry, or reconnect with a fresh token");
       this.releaseConsumer(socket);
     }
-    this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    this.deliverReady(now);
     if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
+  }
+
+  /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
+  private deliverReady(now: number): void {
+    const served = this.waiters.serve((request) => this.store.pull(now, request.max, request.visibilityMs));
+    this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    // New leases expire: make sure the alarm is armed for them.
+    if (served > 0) void this.alarms.rearm();
   }
 
   /**
@@ -345,12 +418,15 @@ export class QueueObject extends DurableObject<Env> {
         this.store.reviveDead(Date.now());
         return false;
       }
-      const rows = this.store.deadRows(DEAD_LETTER_BATCH);
+      const store = this.store;
+      const rows = store.deadRows(DEAD_LETTER_BATCH);
       if (rows.length === 0) return false;
       await this.env.QUEUE.getByName(target).transfer(
         rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
       );
-      this.store.deadLettered(rows.map((row) => row.seq));
+      // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
+      if (this.store !== store) return false;
+      store.deadLettered(rows.map((row) => row.seq));
     }
     return this.store.hasDeadPending();
   }

@@ -36,4 +36,6 @@ export const QUEUE_MIGRATIONS = [
   `CREATE TABLE transfer_marks (origin TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
   // When a message was first leased (SQS's ApproximateFirstReceiveTimestamp; issue 13).
   `ALTER TABLE messages ADD COLUMN first_leased_at INTEGER;`,
+  // Topics bound to this queue, told to unbind when the queue is deleted (lifecycle/links.ts).
+  `CREATE TABLE bound_topics (topic TEXT PRIMARY KEY);`,
 ] as const;

@@ -11,6 +11,7 @@ import { SqsError } from "../errors";
 import { parseInput, ReceiveMessageInput } from "../input";
 import { md5Hex } from "../md5";
 import { fromEdgepostAttributes, md5OfWireAttributes, selectAttributes } from "../message-attributes";
+import { unwrap } from "../../http/errors";
 
 const SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp", "ApproximateFirstReceiveTimestamp"] as const;
 
@@ -56,7 +57,8 @@ export async function receiveMessage(ctx: SqsContext, body: unknown) {
   range("WaitTimeSeconds", input.WaitTimeSeconds, 0, L.MAX_WAIT_SECONDS);
   // Edgepost leases last at least a second: a VisibilityTimeout of 0 is served as 1.
   const visibility = input.VisibilityTimeout === undefined ? null : Math.max(L.MIN_VISIBILITY_TIMEOUT_SECONDS, input.VisibilityTimeout);
-  const leased = await queueStub(ctx, queue).pull(input.MaxNumberOfMessages ?? 1, visibility);
+  // pull answers an Outcome (409 push_queue on a push queue); its ApiError maps to SQS's errors.
+  const leased = unwrap(await queueStub(ctx, queue).pull(input.MaxNumberOfMessages ?? 1, visibility, input.WaitTimeSeconds ?? 0));
   // Newer SDKs send MessageSystemAttributeNames, older ones AttributeNames: both count.
   const systemNames = [...(input.MessageSystemAttributeNames ?? []), ...(input.AttributeNames ?? [])];
   return { Messages: await Promise.all(leased.map((row) => toSqsMessage(queue, row, systemNames, input.MessageAttributeNames))) };
