@@ -74,7 +74,7 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
-    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
+    this.writes = new QueueWrites(this.ctx.storage, () => this.store, () => this.config, (committed) => this.afterWrites(committed));
     this.movingDeadLetters = null;
   }
 
@@ -130,17 +130,19 @@ export class QueueObject extends DurableObject<Env> {
 
   /**
    * Lease up to `max` ready messages. With `waitSeconds` > 0 and none ready, wait (long
-   * polling, waiters.ts) until some are or the time is up.
+   * polling, waiters.ts) until some are or the time is up. `waitSeconds` null: the queue's
+   * `receiveWaitSeconds` (SQS ReceiveMessage without WaitTimeSeconds).
    */
-  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
+  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds: number | null = 0): Promise<Outcome<LeasedRow[]>> {
     const now = Date.now();
     this.expireLeases(now);
     const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
     const leased = this.store.pull(now, max, visibilityMs);
     // Armed at the earliest due time, so a message falling due wakes the waiters below.
     await this.alarms.rearm();
-    if (leased.length > 0 || waitSeconds <= 0) return { ok: true, value: leased };
-    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, waitSeconds * 1000) };
+    const wait = waitSeconds ?? this.config.receiveWaitSeconds;
+    if (leased.length > 0 || wait <= 0) return { ok: true, value: leased };
+    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, wait * 1000) };
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
