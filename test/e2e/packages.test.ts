@@ -2,12 +2,16 @@
  * The packed tarballs as a user gets them: `npm install ./edgepost-client-<version>.tgz` in a
  * project outside this repository, then (1) a Node ESM script that publishes and subscribes
  * against the served worker, (2) a TypeScript project that type-checks a typical use (types
- * resolve under `nodenext` and `bundler`; no `any` in the public API), and the CLI tarball's
+ * resolve under `nodenext` and `bundler`; no `any` in the public API), a Worker bundled with
+ * it and run on workerd, and the CLI tarball's
  * `npx edgepost publish` and `npx edgepost tail`. The browser case is in
  * test/browser/packages.test.ts.
  */
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
+import { build } from "esbuild";
+import { Miniflare, convertV4MiniflareOptions } from "miniflare";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "./clients";
@@ -31,6 +35,13 @@ afterAll(async () => {
   await stopAllServers();
   await server?.dispose();
 });
+
+/** The worker's own compatibility date (wrangler.toml), for the Worker that uses the SDK. */
+function compatibilityDate(): string {
+  const match = /^compatibility_date = "([\d-]+)"$/m.exec(readFileSync(path.join(repoRoot, "wrangler.toml"), "utf8"));
+  if (!match) throw new Error("wrangler.toml has no compatibility_date");
+  return match[1]!;
+}
 
 const installedClient = () => app.path("node_modules/@edgepost/client");
 
@@ -172,6 +183,65 @@ export async function run(url: string, token: string): Promise<number> {
     expect(report.exports).toEqual(expect.arrayContaining(["Edgepost", "EdgepostError", "Subscription", "QueueConsumer", "JsonValue", "TopicMessage", "ErrorCode"]));
     expect(report.visited).toBeGreaterThan(50);
     expect(report.anys).toEqual([]);
+  });
+});
+
+describe("@edgepost/client in a Worker", () => {
+  it("bundled as wrangler does (the workerd condition), publishes, reads history and subscribes (WebSocket and SSE) from a Worker on workerd", async () => {
+    const topic = uniqueName("pkg-worker");
+    await app.write(
+      "worker.js",
+      `import { Edgepost } from "@edgepost/client";
+
+export default {
+  async fetch(request) {
+    const params = new URL(request.url).searchParams;
+    const client = new Edgepost({ url: params.get("url"), token: params.get("token") });
+    const topic = params.get("topic");
+    const subscription = client.subscribe(topic, { after: 0, transport: params.get("transport") });
+    const published = await client.publish(topic, { from: "worker" });
+    const page = await client.history(topic, { after: 0 });
+    let live = null;
+    for await (const message of subscription) {
+      live = { seq: message.seq, data: message.data };
+      break;
+    }
+    return Response.json({ published, history: page.messages.map((m) => m.data), live });
+  },
+};
+`,
+    );
+    // As wrangler bundles a Worker: esbuild with the workerd condition, neutral platform.
+    await build({
+      absWorkingDir: app.dir,
+      entryPoints: ["worker.js"],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      conditions: ["workerd", "worker"],
+      mainFields: ["module", "main"],
+      outfile: app.path("worker.bundle.js"),
+      logLevel: "warning",
+    });
+    const workerd = new Miniflare(
+      // modulesRoot: without it a script outside the working directory fails to start
+      // ("internal error"; Miniflare 5 beta, 2026-12-02).
+      convertV4MiniflareOptions({ modules: true, scriptPath: app.path("worker.bundle.js"), modulesRoot: app.dir, compatibilityDate: compatibilityDate(), cf: false }),
+    );
+    try {
+      for (const transport of ["websocket", "sse"]) {
+        const query = new URLSearchParams({ url: server.url, token: ROOT_KEY, topic, transport });
+        const response = await workerd.dispatchFetch(`http://worker/?${query}`);
+        const text = await response.text();
+        expect(response.status, text).toBe(200);
+        const body = JSON.parse(text) as { published: { seq: number }; history: unknown[]; live: { seq: number; data: unknown } };
+        expect(body.history.at(-1)).toEqual({ from: "worker" });
+        expect(body.live).toEqual({ seq: 1, data: { from: "worker" } });
+        expect(body.published.seq).toBe(transport === "websocket" ? 1 : 2);
+      }
+    } finally {
+      await workerd.dispose();
+    }
   });
 });
 
