@@ -16,7 +16,7 @@
  *   (partysocket); value imports from the server fail the build;
  * - a type alias whose right-hand side names an outside import is expanded;
  * - a type imported from outside and still used (e.g. `ErrorCode`) becomes a local alias of
- *   its expansion; `export type { X } from "<outside>"` becomes `export type X = ...`;
+ *   its expansion (a type alias's structure, or a plain interface's members); `export type { X } from "<outside>"` becomes `export type X = ...`;
  * - relative specifiers get their `.js` extension (the package is ESM: Node's resolution and
  *   TypeScript's `nodenext` need it, in the declarations too).
  */
@@ -80,6 +80,8 @@ function flattenFile(sourceFile, { program, checker, inside, allowedPackages }) 
   const edits = [];
   /** Local names bound by imports from outside src/client, with their import specifier node. */
   const outside = new Map();
+  /** Names this file re-exports from outside: declared by that export, not again locally. */
+  const reexported = new Set();
 
   const classify = (specifier) => {
     const resolved = ts.resolveModuleName(specifier, sourceFile.fileName, program.getCompilerOptions(), ts.sys).resolvedModule;
@@ -117,7 +119,10 @@ function flattenFile(sourceFile, { program, checker, inside, allowedPackages }) 
       if (!statement.isTypeOnly || !statement.exportClause || !ts.isNamedExports(statement.exportClause)) {
         throw new FlattenError(`${where(statement)}: re-exports ${specifierNode.text}; only \`export type { ... }\` may re-export from outside the SDK`);
       }
-      const aliases = statement.exportClause.elements.map((element) => `export type ${element.name.text} = ${expandSymbol(element.name, element)};`);
+      const aliases = statement.exportClause.elements.map((element) => {
+        reexported.add(element.name.text);
+        return `export type ${element.name.text} = ${expandSymbol(element.name, element)};`;
+      });
       edits.push({ start: statement.getStart(sourceFile), end: statement.getEnd(), text: aliases.join("\n") });
     }
   }
@@ -126,10 +131,26 @@ function flattenFile(sourceFile, { program, checker, inside, allowedPackages }) 
     let symbol = checker.getSymbolAtLocation(nameNode);
     if (symbol && symbol.flags & ts.SymbolFlags.Alias) symbol = checker.getAliasedSymbol(symbol);
     const declaration = symbol?.declarations?.[0];
-    if (!declaration || !ts.isTypeAliasDeclaration(declaration)) {
-      throw new FlattenError(`${where(nameNode)}: ${nameNode.text} comes from outside the SDK and is not a type alias; it cannot be flattened`);
+    if (declaration && ts.isTypeAliasDeclaration(declaration)) return printType(checker.getTypeAtLocation(declaration.name), enclosing);
+    if (declaration && ts.isInterfaceDeclaration(declaration) && !declaration.typeParameters) {
+      return printMembers(checker.getDeclaredTypeOfSymbol(symbol), enclosing);
     }
-    return printType(checker.getTypeAtLocation(declaration.name), enclosing);
+    throw new FlattenError(`${where(nameNode)}: ${nameNode.text} comes from outside the SDK and is neither a type alias nor a plain interface; it cannot be flattened`);
+  }
+
+  /** An interface as an object type literal: its properties and index signatures. */
+  function printMembers(type, enclosing) {
+    const lines = checker.getPropertiesOfType(type).map((property) => {
+      const declaration = property.valueDeclaration ?? property.declarations?.[0];
+      const readonly = declaration && ts.getCombinedModifierFlags(declaration) & ts.ModifierFlags.Readonly ? "readonly " : "";
+      const optional = property.flags & ts.SymbolFlags.Optional ? "?" : "";
+      const name = /^[A-Za-z_$][\w$]*$/.test(property.name) ? property.name : JSON.stringify(property.name);
+      return `    ${readonly}${name}${optional}: ${printType(checker.getTypeOfSymbol(property), enclosing)};`;
+    });
+    for (const info of checker.getIndexInfosOfType(type)) {
+      lines.push(`    [key: ${checker.typeToString(info.keyType)}]: ${printType(info.type, enclosing)};`);
+    }
+    return `{\n${lines.join("\n")}\n}`;
   }
 
   function printType(type, enclosing) {
@@ -179,6 +200,7 @@ function flattenFile(sourceFile, { program, checker, inside, allowedPackages }) 
   };
   visitUses(sourceFile);
   for (const name of used) {
+    if (reexported.has(name)) continue;
     const { node } = outside.get(name);
     localAliases.push(`type ${name} = ${expandSymbol(node, node)};`);
   }
