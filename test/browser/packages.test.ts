@@ -9,7 +9,7 @@
  */
 import { mkdir } from "node:fs/promises";
 import { build } from "esbuild";
-import type { Page } from "playwright-core";
+import type { ConsoleMessage, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../e2e/clients";
 import { CLIENT_TARBALL, ScratchProject, VERSION, assertPacked } from "../e2e/packages";
@@ -92,12 +92,22 @@ afterAll(async () => {
   await stopAllServers();
 });
 
+/** Open the page and wait for its outcome; a page that never finishes fails with what the console said. */
 async function runPage(p: Page, file: string, topic: string): Promise<Outcome> {
-  const query = new URLSearchParams({ url: server.url, token: ROOT_KEY, topic });
-  await p.goto(`${site.url}/${file}?${query}`);
-  const out = p.locator("#out[data-done]");
-  await out.waitFor({ timeout: UI_TIMEOUT_MS });
-  return JSON.parse((await out.textContent()) ?? "null") as Outcome;
+  const said: string[] = [];
+  const listen = (message: ConsoleMessage) => said.push(`${message.type()}: ${message.text()}`);
+  p.on("console", listen);
+  try {
+    const query = new URLSearchParams({ url: server.url, token: ROOT_KEY, topic });
+    await p.goto(`${site.url}/${file}?${query}`);
+    const out = p.locator("#out[data-done]");
+    await out.waitFor({ timeout: UI_TIMEOUT_MS }).catch((error: unknown) => {
+      throw new Error(`${file} did not finish: ${String(error)}\nconsole: ${said.join("\n") || "(nothing)"}\nproblems: ${browser.problems.join("\n")}`);
+    });
+    return JSON.parse((await out.textContent()) ?? "null") as Outcome;
+  } finally {
+    p.off("console", listen);
+  }
 }
 
 const expected = (from: string) => ({
