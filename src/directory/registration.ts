@@ -10,6 +10,8 @@ import { DIRECTORY_NAME, type EntryKind } from "./directory-object";
 export class Registration {
   private registered: boolean;
   private inFlight = false;
+  /** Set when the object is deleted: a registration still in flight must not write its state. */
+  private cancelled = false;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -20,6 +22,10 @@ export class Registration {
     this.registered = readMeta<boolean>(ctx.storage.sql, "registered") === true;
   }
 
+  cancel(): void {
+    this.cancelled = true;
+  }
+
   ensure(): void {
     if (this.registered || this.inFlight) return;
     this.inFlight = true;
@@ -27,6 +33,7 @@ export class Registration {
       .register(this.kind, this.name())
       .then(
         () => {
+          if (this.cancelled) return;
           writeMeta(this.ctx.storage.sql, "registered", true);
           this.registered = true;
         },

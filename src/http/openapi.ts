@@ -6,7 +6,9 @@
 import { z } from "zod";
 import { Scopes } from "../auth/scopes";
 import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
+import { NAME_PATTERN_SOURCE } from "../protocol/names";
 import * as S from "../protocol/schemas";
+import { SqsCredentialInput } from "../sqs/credentials-route";
 
 type Schema = Record<string, unknown>;
 
@@ -15,6 +17,8 @@ const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "outp
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
+const Deleted = json({ type: "object", properties: { name: { type: "string" }, deleted: { const: true } } }, "Deleted: state, alarm, sockets (closed 1001), bindings and listing gone; the name starts afresh");
+const NothingToDelete = json(output(ErrorBody), "Nothing to delete");
 const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
 
 function json(schema: Schema, description = "OK") {
@@ -30,7 +34,7 @@ const errors = {
 
 function op(summary: string, opts: { body?: Schema; query?: [string, string][]; responses: Record<string, unknown>; params: string[] }) {
   const parameters = [
-    ...opts.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" } })),
+    ...opts.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string", pattern: NAME_PATTERN_SOURCE } })),
     ...(opts.query ?? []).map(([name, description]) => ({ name, in: "query", required: false, description, schema: { type: "string" } })),
   ];
   return {
@@ -61,9 +65,24 @@ export function openApiDocument(serverUrl: string): Schema {
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Root key or scoped token" } } },
     paths: {
       "/v1/tokens": { post: op("Mint a scoped token (root key only)", { params: [], body: input(TokenInput), responses: { "201": json({ type: "object", properties: { token: { type: "string" }, expiresAt: { type: "integer" } } }) } }) },
+      "/v1/tokens/sqs": {
+        post: op("Mint SQS credentials (access key id + secret) from the root key or a scoped token", {
+          params: [],
+          body: input(SqsCredentialInput),
+          responses: { "201": json({ type: "object", properties: { accessKeyId: { type: "string" }, secretAccessKey: { type: "string" }, expiresAt: { type: "integer" } } }) },
+        }),
+      },
+      "/sqs": {
+        post: {
+          summary: "Amazon SQS JSON protocol (x-amz-target: AmazonSQS.<Action>), Signature Version 4; for AWS SDKs, see the README",
+          security: [],
+          responses: { "200": { description: "The action's SQS answer (application/x-amz-json-1.0)" }, "400": { description: "SQS error: {__type, message} and x-amzn-query-error" }, "403": { description: "SQS authentication error" } },
+        },
+      },
       "/v1/topics/{topic}": {
         get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
         put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),
+        delete: op("Delete the topic (admin)", { params: T, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/topics/{topic}/messages": {
         post: op("Publish one message or a batch", { params: T, body: publishBody(S.TopicMessageInput), responses: publishResponses }),
@@ -87,12 +106,13 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/queues/{queue}": {
         get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
         put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+        delete: op("Delete the queue (admin)", { params: Q, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/queues/{queue}/messages": {
         post: op("Enqueue one message or a batch", { params: Q, body: publishBody(S.QueueMessageInput), responses: publishResponses }),
         delete: op("Purge the queue", { params: Q, responses: { "200": json({ type: "object", properties: { purged: { type: "integer" } } }) } }),
       },
-      "/v1/queues/{queue}/pull": { post: op("Lease ready messages", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
+      "/v1/queues/{queue}/pull": { post: op("Lease ready messages; with waitSeconds (0-20), wait for one when none is ready (long polling)", { params: Q, body: input(S.PullInput), responses: { "200": json(output(z.object({ messages: z.array(S.LeasedMessage) }))) } }) },
       "/v1/queues/{queue}/ack": { post: op("Ack leases", { params: Q, body: input(S.AckInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/nack": { post: op("Nack leases", { params: Q, body: input(S.NackInput), responses: { "200": json(output(LeaseResults)) } }) },
       "/v1/queues/{queue}/extend": { post: op("Extend leases", { params: Q, body: input(S.ExtendInput), responses: { "200": json(output(LeaseResults)) } }) },

@@ -1,6 +1,6 @@
 /**
- * Queue routes: settings, enqueue (single, batch, delayed, idempotent), pull, ack, nack,
- * extend, consume (WebSocket), stats, purge and redrive. Each validates here and calls the
+ * Queue routes: settings, delete, enqueue (single, batch, delayed, idempotent), pull, ack, nack,
+ * extend, long-polling pull, consume (WebSocket), stats, purge and redrive. Each validates here and calls the
  * queue's object.
  */
 import { Hono } from "hono";
@@ -8,9 +8,9 @@ import { ApiError } from "../protocol/errors";
 import { encodeLeased } from "../protocol/frames";
 import { DEFAULT_PREFETCH } from "../protocol/limits";
 import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
-import type { ConsumeRequest } from "../queue/queue-object";
-import type { PreparedQueueMessage } from "../queue/store";
+import type { ConsumeRequest, EnqueueMessage } from "../queue/queue-object";
 import { expiryOf } from "../auth/principal";
+import { deleteQueue } from "../lifecycle/delete";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
@@ -28,6 +28,13 @@ queueRoutes.put("/:queue", async (c) => {
   return c.json(unwrap(await queueStub(c.env, name).configure(update)));
 });
 
+queueRoutes.delete("/:queue", async (c) => {
+  const name = nameParam(c, "queue");
+  authorize(c, "admin", name);
+  await deleteQueue(c.env, name);
+  return c.json({ name, deleted: true });
+});
+
 queueRoutes.get("/:queue", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "consume", name);
@@ -40,9 +47,9 @@ queueRoutes.post("/:queue/messages", async (c) => {
   await enforcePublishRate(c);
   const { batch, messages } = parsePublishBody(QueueMessageInput, await readJson(c));
   const limit = maxMessageBytes(c.env);
-  const prepared: PreparedQueueMessage[] = messages.map((message, index) => ({
+  const prepared: EnqueueMessage[] = messages.map((message, index) => ({
     ...prepareMessage(message, limit, batch ? index : undefined),
-    delayMs: (message.delaySeconds ?? 0) * 1000,
+    delayMs: message.delaySeconds === undefined ? null : message.delaySeconds * 1000,
   }));
   const results = await queueStub(c.env, name).enqueue(prepared);
   const status = results.every((result) => result.duplicate) ? 200 : 201;
@@ -59,7 +66,7 @@ queueRoutes.post("/:queue/pull", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "consume", name);
   const input = parseWith(PullInput, await readJson(c, { optional: true }));
-  const leased = await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null);
+  const leased = unwrap(await queueStub(c.env, name).pull(input.max ?? 1, input.visibilityTimeoutSeconds ?? null, input.waitSeconds ?? 0));
   // Stored JSON is spliced in as it is.
   return c.body(`{"messages":[${leased.map((row) => encodeLeased(row)).join(",")}]}`, 200, {
     "content-type": "application/json; charset=utf-8",

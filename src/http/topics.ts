@@ -1,6 +1,6 @@
 /**
  * Topic routes: publish (single, batch, idempotent), history, subscribe (WebSocket or SSE),
- * stats, settings and queue bindings. Each validates here and calls the topic's object.
+ * stats, settings, delete and queue bindings. Each validates here and calls the topic's object.
  */
 import { Hono } from "hono";
 import { z } from "zod";
@@ -10,6 +10,7 @@ import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
 import { Attributes, HistoryQuery, SubscribeQuery, TopicConfigInput, TopicMessageInput } from "../protocol/schemas";
 import type { SubscribeRequest } from "../topic/topic-object";
 import { expiryOf } from "../auth/principal";
+import { deleteTopic } from "../lifecycle/delete";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { validationError } from "./errors";
@@ -81,6 +82,13 @@ topicRoutes.get("/:topic", async (c) => {
   return c.json(await topicStub(c.env, name).stats());
 });
 
+topicRoutes.delete("/:topic", async (c) => {
+  const name = nameParam(c, "topic");
+  authorize(c, "admin", name);
+  await deleteTopic(c.env, name);
+  return c.json({ name, deleted: true });
+});
+
 topicRoutes.put("/:topic", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "admin", name);
@@ -96,7 +104,10 @@ topicRoutes.put("/:topic/subscriptions/:queue", async (c) => {
   authorize(c, "admin", name);
   const input = parseWith(BindingInput, await readJson(c, { optional: true }));
   const filter = input.filter && Object.keys(input.filter).length > 0 ? input.filter : null;
-  return c.json({ topic: name, ...(await topicStub(c.env, name).bindQueue(queue, filter)) });
+  const binding = await topicStub(c.env, name).bindQueue(queue, filter);
+  // The queue records the binding, so deleting the queue can end it (lifecycle/links.ts).
+  await c.env.QUEUE.getByName(queue).linkTopic(name, binding.fromSeq);
+  return c.json({ topic: name, ...binding });
 });
 
 topicRoutes.delete("/:topic/subscriptions/:queue", async (c) => {
@@ -105,5 +116,6 @@ topicRoutes.delete("/:topic/subscriptions/:queue", async (c) => {
   authorize(c, "admin", name);
   const removed = await topicStub(c.env, name).unbindQueue(queue);
   if (!removed) throw new ApiError(404, "not_found", `queue ${queue} is not bound to topic ${name}`);
+  await c.env.QUEUE.getByName(queue).unlinkTopic(name);
   return c.json({ topic: name, queue, removed: true });
 });

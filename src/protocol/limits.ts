@@ -38,6 +38,10 @@ export const DEFAULT_BACKOFF_MIN_SECONDS = 1;
 export const DEFAULT_BACKOFF_MAX_SECONDS = 600;
 export const DEFAULT_QUEUE_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const MAX_PULL = 100;
+/** A queue's default message delay (SQS allows 0-900 s). */
+export const MAX_QUEUE_DELAY_SECONDS = 15 * 60;
+/** Longest long-poll wait (SQS's WaitTimeSeconds, DESIGN.md's waitSeconds). */
+export const MAX_WAIT_SECONDS = 20;
 export const MAX_PREFETCH = 1000;
 export const DEFAULT_PREFETCH = 10;
 

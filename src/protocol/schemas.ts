@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import * as L from "./limits";
-import { NAME_PATTERN } from "./names";
+import { NAME_PATTERN, NAME_PATTERN_SOURCE } from "./names";
 
-export const Name = z.string().regex(NAME_PATTERN, "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$");
+export const Name = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN_SOURCE}`);
 
 export const MessageId = z.string().min(1).max(L.MAX_ID_LENGTH);
 
@@ -117,6 +117,10 @@ export const QueueConfigInput = z.strictObject({
   retentionSeconds: z.number().int().min(60).max(L.MAX_RETENTION_SECONDS).optional(),
   dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
   backoff: BackoffConfig.refine((b) => b.minSeconds <= b.maxSeconds, "minSeconds must not exceed maxSeconds").optional(),
+  /** Delay of a message enqueued without `delaySeconds` (SQS's queue DelaySeconds; default 0). */
+  delaySeconds: z.number().int().min(0).max(L.MAX_QUEUE_DELAY_SECONDS).optional(),
+  /** SQS's ReceiveMessageWaitTimeSeconds: the long-poll wait of a ReceiveMessage that gives none. */
+  receiveWaitSeconds: z.number().int().min(0).max(L.MAX_WAIT_SECONDS).optional(),
 });
 export type QueueConfigInput = z.infer<typeof QueueConfigInput>;
 
@@ -128,11 +132,15 @@ export const QueueConfig = z.object({
   retentionSeconds: z.number().int(),
   dedupWindowSeconds: z.number().int(),
   backoff: z.object({ minSeconds: z.number(), maxSeconds: z.number() }),
+  delaySeconds: z.number().int(),
+  receiveWaitSeconds: z.number().int(),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
 
 export const PullInput = z.strictObject({
   max: z.number().int().min(1).max(L.MAX_PULL).optional(),
+  /** Long polling: with nothing ready, wait up to this long for a message (0 answers at once). */
+  waitSeconds: z.number().min(0).max(L.MAX_WAIT_SECONDS).optional(),
   visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
 });
 
@@ -209,6 +217,8 @@ export const QueueStats = z.object({
   delayed: z.number().int(),
   oldestAgeSeconds: z.number().int(),
   consumers: z.number().int(),
+  /** Long-polling pulls waiting for a message right now. */
+  pullsWaiting: z.number().int(),
   deadLettered: z.number().int(),
   deadLetterPending: z.number().int(),
   redeliveries: z.number().int(),

@@ -14,18 +14,24 @@ import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
+import { forgetOrigin, linkedQueues, linkedTopics, linkTopic, unlinkTopic } from "../lifecycle/links";
+import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
+import { PullWaiters } from "./waiters";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
 const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
+
+/** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
+export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
 
 /** What the worker forwards to `fetch` for a consumer socket; validated there. */
 export interface ConsumeRequest {
@@ -36,22 +42,31 @@ export interface ConsumeRequest {
 }
 
 export class QueueObject extends DurableObject<Env> {
-  private readonly store: QueueStore;
-  private config: QueueConfig;
-  private readonly consumers: Consumers;
-  private readonly alarms: AlarmScheduler;
-  private readonly registration: Registration;
+  // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
+  private store!: QueueStore;
+  private config!: QueueConfig;
+  private consumers!: Consumers;
+  private alarms!: AlarmScheduler;
+  private registration!: Registration;
+  private waiters!: PullWaiters;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    migrate(ctx.storage, QUEUE_MIGRATIONS);
-    this.store = new QueueStore(ctx.storage);
-    this.config = loadQueueConfig(ctx.storage.sql, this.name);
-    this.consumers = new Consumers(ctx);
-    this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
-    this.registration = new Registration(ctx, env, "queue", () => this.name);
+    this.open();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** Load the queue's state from storage (empty after a delete: a fresh queue). */
+  private open(): void {
+    migrate(this.ctx.storage, QUEUE_MIGRATIONS);
+    this.store = new QueueStore(this.ctx.storage);
+    this.config = loadQueueConfig(this.ctx.storage.sql, this.name);
+    this.consumers = new Consumers(this.ctx);
+    this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
+    this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
+    this.waiters = new PullWaiters();
+    this.movingDeadLetters = null;
   }
 
   /** The queue's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -79,9 +94,11 @@ export class QueueObject extends DurableObject<Env> {
 
   // ---- Producing --------------------------------------------------------------------------
 
-  async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
+  async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
     const now = Date.now();
-    const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
+    const delayMs = this.config.delaySeconds * 1000;
+    const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
+    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
     this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
@@ -100,12 +117,19 @@ export class QueueObject extends DurableObject<Env> {
 
   // ---- Consuming over HTTP ----------------------------------------------------------------
 
-  async pull(max: number, visibilityTimeoutSeconds: number | null): Promise<LeasedRow[]> {
+  /**
+   * Lease up to `max` ready messages. With `waitSeconds` > 0 and none ready, wait (long
+   * polling, waiters.ts) until some are or the time is up.
+   */
+  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
     const now = Date.now();
     this.expireLeases(now);
-    const leased = this.store.pull(now, max, visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000);
+    const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
+    const leased = this.store.pull(now, max, visibilityMs);
+    // Armed at the earliest due time, so a message falling due wakes the waiters below.
     await this.alarms.rearm();
-    return leased;
+    if (leased.length > 0 || waitSeconds <= 0) return { ok: true, value: leased };
+    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, waitSeconds * 1000) };
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
@@ -144,6 +168,7 @@ export class QueueObject extends DurableObject<Env> {
       delayed: counts.delayed,
       oldestAgeSeconds: counts.oldestEnqueuedAt === null ? 0 : Math.max(0, Math.floor((now - counts.oldestEnqueuedAt) / 1000)),
       consumers: this.consumers.count(),
+      pullsWaiting: this.waiters.size,
       deadLettered: counters.deadLettered,
       deadLetterPending: counts.deadLetterPending,
       redeliveries: counters.redeliveries,
@@ -207,6 +232,49 @@ export class QueueObject extends DurableObject<Env> {
       }
     }
     return { ok: true, value: { moved, skipped } };
+  }
+
+  // ---- Deleting and links (lifecycle/) ---------------------------------------------------
+
+  /**
+   * Delete the queue: topics bound to it unbind, queues holding its keys forget them, the name
+   * leaves the listings, sockets close (1001), waiting pulls get nothing, storage and alarm go.
+   * Returns false when there was nothing to delete.
+   */
+  async destroy(): Promise<boolean> {
+    if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "dedup", "transfer_marks", "bound_topics"])) return false;
+    const name = this.name;
+    const topics = linkedTopics(this.ctx.storage.sql);
+    const queues = linkedQueues(this.ctx.storage.sql, this.config.deadLetterQueue).filter((queue) => queue !== name);
+    // Peers first, outside the block below: a peer being deleted at the same time calls back
+    // here, and two objects blocking while they wait for each other would deadlock.
+    await Promise.all([
+      ...topics.map((topic) => this.env.TOPIC.getByName(topic).unbindQueue(name)),
+      ...queues.map((queue) => this.env.QUEUE.getByName(queue).forgetOrigin(name)),
+    ]);
+    // Nothing else runs between the wipe and the fresh state.
+    await this.ctx.blockConcurrencyWhile(async () => {
+      this.waiters.releaseAll();
+      this.registration.cancel();
+      await wipe(this.ctx, this.env, "queue", name);
+      this.open();
+    });
+    return true;
+  }
+
+  /** A topic bound this queue (the worker calls this after the topic's bindQueue). */
+  linkTopic(topic: string, fromSeq: number): void {
+    linkTopic(this.ctx.storage.sql, topic, fromSeq);
+    this.registration.ensure();
+  }
+
+  unlinkTopic(topic: string): void {
+    unlinkTopic(this.ctx.storage.sql, topic);
+  }
+
+  /** The topic or queue `origin` was deleted: its marks and keys here must not block its successor. */
+  forgetOrigin(origin: string): void {
+    forgetOrigin(this.ctx.storage.sql, origin);
   }
 
   // ---- Consuming over WebSocket -------------------------------------------------------------
@@ -291,7 +359,7 @@ export class QueueObject extends DurableObject<Env> {
       const expiry = this.expireLeases(now);
       const moreRetention = this.store.expireRetention(now - this.config.retentionSeconds * 1000);
       const moreDedup = this.store.expireDedup(now);
-      this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+      this.deliverReady(now);
       const moreDead = await this.moveDeadLetters();
       return expiry || moreRetention || moreDedup || moreDead;
     });
@@ -316,8 +384,16 @@ export class QueueObject extends DurableObject<Env> {
       socket.close(CloseCode.unauthorized, "credentials expired: send a token frame before expiry, or reconnect with a fresh token");
       this.releaseConsumer(socket);
     }
-    this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    this.deliverReady(now);
     if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
+  }
+
+  /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
+  private deliverReady(now: number): void {
+    const served = this.waiters.serve((request) => this.store.pull(now, request.max, request.visibilityMs));
+    this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    // New leases expire: make sure the alarm is armed for them.
+    if (served > 0) void this.alarms.rearm();
   }
 
   /**
@@ -340,12 +416,15 @@ export class QueueObject extends DurableObject<Env> {
         this.store.reviveDead(Date.now());
         return false;
       }
-      const rows = this.store.deadRows(DEAD_LETTER_BATCH);
+      const store = this.store;
+      const rows = store.deadRows(DEAD_LETTER_BATCH);
       if (rows.length === 0) return false;
       await this.env.QUEUE.getByName(target).transfer(
         rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
       );
-      this.store.deadLettered(rows.map((row) => row.seq));
+      // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
+      if (this.store !== store) return false;
+      store.deadLettered(rows.map((row) => row.seq));
     }
     return this.store.hasDeadPending();
   }

@@ -14,6 +14,7 @@ import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
+import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadTopicConfig, saveTopicConfig } from "./config";
 import { Fanout } from "./fanout";
@@ -40,16 +41,26 @@ export interface SubscribeRequest {
 }
 
 export class TopicObject extends DurableObject<Env> {
-  private readonly log: TopicLog;
-  private config: TopicConfig;
-  private readonly fanout: Fanout;
-  private readonly forwarder: Forwarder;
-  private readonly alarms: AlarmScheduler;
-  private readonly registration: Registration;
+  // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
+  private log!: TopicLog;
+  private config!: TopicConfig;
+  private fanout!: Fanout;
+  private forwarder!: Forwarder;
+  private alarms!: AlarmScheduler;
+  private registration!: Registration;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.open();
+    // Answer keep-alive pings without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.fanout.resumeReplays();
+  }
+
+  /** Load the topic's state from storage (empty after a delete: a fresh topic). */
+  private open(): void {
+    const { ctx, env } = this;
     migrate(ctx.storage, TOPIC_MIGRATIONS);
     this.log = new TopicLog(ctx.storage);
     this.config = loadTopicConfig(ctx.storage.sql);
@@ -57,9 +68,6 @@ export class TopicObject extends DurableObject<Env> {
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(ctx, env, "topic", () => this.name);
-    // Answer keep-alive pings without waking a hibernated object.
-    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
-    this.fanout.resumeReplays();
   }
 
   /** The topic's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -140,6 +148,26 @@ export class TopicObject extends DurableObject<Env> {
     const removed = this.forwarder.unbind(queue);
     await this.alarms.rearm();
     return removed;
+  }
+
+  /**
+   * Delete the topic: bound queues forget it, the name leaves the listings, subscribers are
+   * closed (1001), storage and alarm go. Returns false when there was nothing to delete.
+   */
+  async destroy(): Promise<boolean> {
+    if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "subscriptions"])) return false;
+    const name = this.name;
+    // Outside the block below: a queue being deleted at the same time calls back here.
+    await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(name)));
+    await this.ctx.blockConcurrencyWhile(async () => {
+      this.registration.cancel();
+      for (const subscriber of this.fanout.sse) subscriber.close(1001, `topic ${name} was deleted`);
+      if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
+      this.keepAliveTimer = undefined;
+      await wipe(this.ctx, this.env, "topic", name);
+      this.open();
+    });
+    return true;
   }
 
   // ---- Subscribing: the worker forwards the upgrade or SSE request here -----------------
