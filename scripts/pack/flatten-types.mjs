@@ -101,7 +101,9 @@ function flattenFile(sourceFile, { program, checker, inside, allowedPackages }) 
     if (!specifierNode) continue;
     const kind = classify(specifierNode.text);
     if (kind === "local") {
-      edits.push({ start: specifierNode.getStart(sourceFile), end: specifierNode.getEnd(), text: JSON.stringify(`${specifierNode.text}.js`) });
+      if (!/\.[cm]?js$/.test(specifierNode.text)) {
+        edits.push({ start: specifierNode.getStart(sourceFile), end: specifierNode.getEnd(), text: JSON.stringify(`${specifierNode.text}.js`) });
+      }
       continue;
     }
     if (kind === "package") continue;
