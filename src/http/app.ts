@@ -11,12 +11,19 @@ import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { errorResponse, handleError, notFound } from "./errors";
-import { handleSqs, isSqsRequest } from "../sqs/endpoint";
+import { handleSqs, isSqsRequest, SQS_CORS_HEADERS } from "../sqs/endpoint";
 import { sqsCredentialRoutes } from "../sqs/credentials-route";
 import { openApiDocument } from "./openapi";
 import { queueRoutes } from "./queues";
 import { tokenRoutes } from "./tokens";
 import { topicRoutes } from "./topics";
+
+/** CORS: the request's origin when ALLOWED_ORIGINS allows it (any by default). */
+function allowedOrigin(origin: string, c: Context): string | null {
+  const allowed = (c.env as AppEnv["Bindings"]).ALLOWED_ORIGINS?.trim();
+  if (!allowed || allowed === "*") return origin || "*";
+  return allowed.split(",").map((entry) => entry.trim()).includes(origin) ? origin : null;
+}
 
 /** A request the static-assets router handed to the worker first, handed back to it. */
 function serveAsset(c: Context<AppEnv>): Response | Promise<Response> {
@@ -36,11 +43,7 @@ export function createApp(): Hono<AppEnv> {
   app.use(
     "/v1/*",
     cors({
-      origin: (origin, c) => {
-        const allowed = (c.env as AppEnv["Bindings"]).ALLOWED_ORIGINS?.trim();
-        if (!allowed || allowed === "*") return origin || "*";
-        return allowed.split(",").map((entry) => entry.trim()).includes(origin) ? origin : null;
-      },
+      origin: allowedOrigin,
       allowHeaders: ["Authorization", "Content-Type", "Last-Event-ID"],
       allowMethods: ["GET", "POST", "PUT", "DELETE", "OPTIONS"],
       maxAge: 600,
@@ -66,6 +69,9 @@ export function createApp(): Hono<AppEnv> {
   // The SQS-compatible endpoint (src/sqs). SDKs given a queue URL post to its origin's `/`,
   // which otherwise is the console page: wrangler.toml runs the worker first for `/`, and
   // everything on `/` that is not SQS goes back to the static assets unchanged.
+  // Browsers holding scoped SQS credentials use the AWS SDK from a page: CORS on /sqs.
+  app.use("/sqs/*", cors({ origin: allowedOrigin, allowHeaders: SQS_CORS_HEADERS, allowMethods: ["POST", "OPTIONS"], exposeHeaders: ["x-amzn-requestid", "x-amzn-query-error"], maxAge: 600 }));
+  app.use("/sqs", cors({ origin: allowedOrigin, allowHeaders: SQS_CORS_HEADERS, allowMethods: ["POST", "OPTIONS"], exposeHeaders: ["x-amzn-requestid", "x-amzn-query-error"], maxAge: 600 }));
   app.post("/sqs", handleSqs);
   app.post("/sqs/*", handleSqs);
   app.all("/", (c) => (c.req.method === "POST" && isSqsRequest(c) ? handleSqs(c) : serveAsset(c)));

@@ -23,6 +23,8 @@ import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
+import { QueueWrites, type CommittedWrites } from "./writes";
+import { settleOverSocket } from "./consumer-frames";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
@@ -39,6 +41,8 @@ export interface ConsumeRequest {
   visibilityTimeoutSeconds: number | null;
   /** When the consumer's credential expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** `batch=1`: push `{"type":"messages"}` frames. */
+  batch?: boolean;
 }
 
 export class QueueObject extends DurableObject<Env> {
@@ -49,6 +53,8 @@ export class QueueObject extends DurableObject<Env> {
   private alarms!: AlarmScheduler;
   private registration!: Registration;
   private waiters!: PullWaiters;
+  /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
+  private writes!: QueueWrites;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -66,6 +72,7 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
+    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
     this.movingDeadLetters = null;
   }
 
@@ -95,14 +102,16 @@ export class QueueObject extends DurableObject<Env> {
   // ---- Producing --------------------------------------------------------------------------
 
   async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
-    const now = Date.now();
     const delayMs = this.config.delaySeconds * 1000;
     const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
-    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
-    this.registration.ensure();
+    return this.writes.enqueue(prepared);
+  }
+
+  /** After a group of enqueues, acks and nacks committed: push and wake waiting pulls, then make sure of the alarm. */
+  private async afterWrites({ enqueued, now }: CommittedWrites): Promise<void> {
+    if (enqueued) this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
-    return results;
   }
 
   /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
@@ -119,33 +128,27 @@ export class QueueObject extends DurableObject<Env> {
 
   /**
    * Lease up to `max` ready messages. With `waitSeconds` > 0 and none ready, wait (long
-   * polling, waiters.ts) until some are or the time is up.
+   * polling, waiters.ts) until some are or the time is up. `waitSeconds` null: the queue's
+   * `receiveWaitSeconds` (SQS ReceiveMessage without WaitTimeSeconds).
    */
-  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
+  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds: number | null = 0): Promise<Outcome<LeasedRow[]>> {
     const now = Date.now();
     this.expireLeases(now);
     const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
     const leased = this.store.pull(now, max, visibilityMs);
     // Armed at the earliest due time, so a message falling due wakes the waiters below.
     await this.alarms.rearm();
-    if (leased.length > 0 || waitSeconds <= 0) return { ok: true, value: leased };
-    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, waitSeconds * 1000) };
+    const wait = waitSeconds ?? this.config.receiveWaitSeconds;
+    if (leased.length > 0 || wait <= 0) return { ok: true, value: leased };
+    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, wait * 1000) };
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const results = leaseIds.map((leaseId) => this.store.ack(leaseId, now));
-    this.afterChange(now);
-    return results;
+    return this.writes.ack(leaseIds);
   }
 
   async nack(leaseIds: string[], delaySeconds: number | null): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const delayMs = delaySeconds === null ? null : delaySeconds * 1000;
-    const results = leaseIds.map((leaseId) => this.store.nack(leaseId, now, delayMs, this.config));
-    this.afterChange(now);
-    await this.alarms.rearm();
-    return results;
+    return this.writes.nack(leaseIds, delaySeconds === null ? null : delaySeconds * 1000);
   }
 
   async extend(leaseIds: string[], visibilityTimeoutSeconds: number): Promise<LeaseResult[]> {
@@ -290,7 +293,7 @@ export class QueueObject extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     const visibilityMs = consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000;
-    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt);
+    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt, consume.batch === true);
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
@@ -312,19 +315,20 @@ export class QueueObject extends DurableObject<Env> {
     }
     const frame = ConsumerFrame.safeParse(parsed);
     if (!frame.success) {
-      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
+      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...} or {type: ack|nack, leaseIds: [1-100 ids]}");
       return;
     }
-    const now = Date.now();
     const op = frame.data;
-    let result: LeaseResult;
-    if (op.type === "ack") result = this.store.ack(op.leaseId, now);
-    else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
-    else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
-    if (result.ok) refundFrame(socket);
-    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
-    this.afterChange(now);
-    await this.alarms.rearm();
+    if (op.type === "extend") {
+      const now = Date.now();
+      const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+      if (result.ok) refundFrame(socket);
+      socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+      this.afterChange(now);
+      await this.alarms.rearm();
+      return;
+    }
+    await settleOverSocket(socket, op, this.writes, this.store);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
