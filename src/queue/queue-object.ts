@@ -72,7 +72,7 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
-    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
+    this.writes = new QueueWrites(this.ctx.storage, () => this.store, () => this.config, (committed) => this.afterWrites(committed));
     this.movingDeadLetters = null;
   }
 
