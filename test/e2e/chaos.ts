@@ -65,6 +65,26 @@ function groupPids(leader: number): number[] {
   return pids;
 }
 
+/** State letters of every thread of `pid` (/proc/<pid>/task/<tid>/stat); empty if it is gone. */
+function threadStates(pid: number): string[] {
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const states: string[] = [];
+  for (const task of tasks) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+      states.push(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[0]!);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return states;
+}
+
 /** State letter and process group of `pid` (/proc/<pid>/stat), or null if it is gone. */
 function procStat(pid: number): { state: string; pgrp: number } | null {
   try {
@@ -120,17 +140,18 @@ export class CrashableServer implements Revivable {
    * process group is frozen (SIGSTOP, and waited for until every process in it is stopped) when
    * the condition is seen, checked again while nothing can move, then killed; if it no longer
    * holds, it is thawed and watched again. `condition` should return false rather than throw
-   * when it cannot tell (a file not there yet).
+   * when it cannot tell (a file not there yet). `frozenCondition` (default `condition`) is the
+   * check made while frozen, e.g. on copies of the files that show what the kill will leave.
    *
    * Callers must still check the state the kill left (what a live reader sees of SQLite's WAL
    * may lag what is durable) and, if the moment was missed, set it up again: `crashAt`.
    */
-  async killWhen(condition: () => boolean, timeoutMs: number, describe: string): Promise<void> {
+  async killWhen(condition: () => boolean, timeoutMs: number, describe: string, frozenCondition: () => boolean = condition): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (condition()) {
         await this.freeze();
-        if (condition()) return this.kill();
+        if (frozenCondition()) return this.kill();
         this.server.signal("SIGCONT");
       }
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting to kill when ${describe}`);
@@ -138,15 +159,15 @@ export class CrashableServer implements Revivable {
     }
   }
 
-  /** SIGSTOP the group and wait until the kernel shows every process in it stopped. */
+  /** SIGSTOP the group and wait until the kernel shows every thread of every process in it stopped. */
   private async freeze(): Promise<void> {
     const leader = this.server.pid;
     if (leader === null) throw new Error("the server is not running");
     this.server.signal("SIGSTOP");
     const deadline = Date.now() + 5_000;
     for (;;) {
-      const states = groupPids(leader).map((pid) => procStat(pid)?.state ?? "gone");
-      if (states.every((state) => state === "T" || state === "t" || state === "gone")) return;
+      const states = groupPids(leader).flatMap((pid) => threadStates(pid));
+      if (states.every((state) => state === "T" || state === "t" || state === "Z" || state === "X")) return;
       if (Date.now() > deadline) throw new Error(`the server's processes did not stop within 5 s of SIGSTOP: states ${states.join(",")}`);
       await sleep(1);
     }

@@ -11,7 +11,7 @@ import { describe, expect, it } from "vitest";
 import { call, uniqueName } from "./clients";
 import { useCrashableServer, sleep } from "./chaos";
 import { Ledger, runPuller } from "./consumers";
-import { countRows, objectDatabase, persistedAlarmAt, readDatabase, type ObjectClass } from "./persisted";
+import { countRows, objectDatabase, persistedAlarmAt, readDatabase, readDurable, type ObjectClass } from "./persisted";
 import { publishLoop, type PublishRecord } from "./resilient";
 import { pollUntil, range } from "./wait";
 
@@ -83,19 +83,22 @@ async function attemptCrash(queueConfig: Record<string, unknown>, when: (states:
     20,
   );
   // Messages a queue holds; none are consumed yet, so: how many were forwarded to it.
-  const states = (): ForwardingState[] => {
-    const logged = countRows(topicFile!, "messages");
-    return queues.map((queue, index) => ({ missing: logged - countRows(queueFiles[index]!, "messages"), owed: countRows(topicFile!, "outbox", `queue = '${queue}'`) }));
+  const statesOf = (topicDb: string, queueDbs: readonly string[]): ForwardingState[] => {
+    const logged = countRows(topicDb, "messages");
+    return queues.map((queue, index) => ({ missing: logged - countRows(queueDbs[index]!, "messages"), owed: countRows(topicDb, "outbox", `queue = '${queue}'`) }));
   };
+  const states = () => statesOf(topicFile!, queueFiles);
   // A read that fails while workerd writes (busy) says nothing: not the moment.
-  const holds = () => {
+  const holds = (read: () => ForwardingState[]) => () => {
     try {
-      return when(states());
+      return when(read());
     } catch {
       return false;
     }
   };
-  await server.killWhen(holds, 30_000, describe);
+  // Frozen, the moment is judged on what the kill will leave: copies recovered from the logs.
+  const durable = () => readDurable([topicFile!, ...queueFiles], ([topicCopy, ...queueCopies]) => statesOf(topicCopy!, queueCopies));
+  await server.killWhen(holds(states), 30_000, describe, holds(durable));
   stopped = true;
 
   const log = readDatabase(topicFile!, (db) => db.prepare("SELECT seq, id FROM messages ORDER BY seq").all() as { seq: number; id: string }[]);

@@ -9,7 +9,8 @@
  *                                                     keeps across restarts, and how a name
  *                                                     maps to its actor id.
  */
-import { statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
@@ -58,6 +59,26 @@ export function objectDatabase(persistDir: string, className: ObjectClass, name:
   const row = alarmRow(persistDir, className, name);
   if (!row) throw new Error(`no alarm row for ${className} ${name}: cannot find its database file`);
   return path.join(classDir(persistDir, className), `${row.actor_id}.sqlite`);
+}
+
+/**
+ * Run `read` on a copy of the database and its write-ahead log (without the shared-memory
+ * index), taken while the server is frozen: opening it recovers from the log exactly what a
+ * kill at that instant leaves on disk, which a live reader's view of the index may lag.
+ */
+export function readDurable<T>(files: readonly string[], read: (copies: string[]) => T): T {
+  const dir = mkdtempSync(path.join(tmpdir(), "edgepost-durable-"));
+  try {
+    const copies = files.map((file, index) => {
+      const copy = path.join(dir, `${index}.sqlite`);
+      copyFileSync(file, copy);
+      if (existsSync(`${file}-wal`)) copyFileSync(`${file}-wal`, `${copy}-wal`);
+      return copy;
+    });
+    return read(copies);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 export function countRows(file: string, table: string, where = "1"): number {
