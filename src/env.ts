@@ -18,4 +18,6 @@ export interface Env {
   PUBLISH_LIMITER?: RateLimit;
   /** Comma-separated origins allowed by CORS; `*` (the default) allows any. */
   ALLOWED_ORIGINS?: string;
+  /** "true" lets push queues deliver to http: URLs (local development; `npm start` sets it). */
+  PUSH_ALLOW_HTTP?: string;
 }

@@ -12,6 +12,7 @@ import type { ConsumeRequest } from "../queue/queue-object";
 import type { PreparedQueueMessage } from "../queue/store";
 import { expiryOf } from "../auth/principal";
 import { deleteQueue } from "../lifecycle/delete";
+import { checkPushUrl } from "../push/settings";
 import { authorize, type AppEnv } from "./auth";
 import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
@@ -26,6 +27,7 @@ queueRoutes.put("/:queue", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "admin", name);
   const update = parseWith(QueueConfigInput, await readJson(c, { optional: true }));
+  if (update.push) checkPushUrl(c.env, update.push.url);
   return c.json(unwrap(await queueStub(c.env, name).configure(update)));
 });
 

@@ -40,6 +40,11 @@ export const DEFAULT_QUEUE_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const MAX_PULL = 100;
 /** Longest a pull may wait for a message (long polling; SQS allows 20 s too). */
 export const MAX_PULL_WAIT_SECONDS = 20;
+/** Push queues (DESIGN.md "Push subscriptions"). */
+export const DEFAULT_PUSH_CONCURRENCY = 10;
+export const MAX_PUSH_CONCURRENCY = 100;
+export const DEFAULT_PUSH_TIMEOUT_SECONDS = 30;
+export const MAX_PUSH_TIMEOUT_SECONDS = 60;
 export const MAX_PREFETCH = 1000;
 export const DEFAULT_PREFETCH = 10;
 

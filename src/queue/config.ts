@@ -19,6 +19,7 @@ export function defaultQueueConfig(name: string): QueueConfig {
     retentionSeconds: L.DEFAULT_QUEUE_RETENTION_SECONDS,
     dedupWindowSeconds: L.DEFAULT_DEDUP_WINDOW_SECONDS,
     backoff: { minSeconds: L.DEFAULT_BACKOFF_MIN_SECONDS, maxSeconds: L.DEFAULT_BACKOFF_MAX_SECONDS },
+    push: null,
   };
 }
 
@@ -27,7 +28,8 @@ export function loadQueueConfig(sql: SqlStorage, name: string): QueueConfig {
   return { ...defaultQueueConfig(name), ...stored, name };
 }
 
-export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: QueueConfigInput): QueueConfig {
+/** `push` is applied by the push room (push/settings.ts), which also keeps the secret. */
+export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: Omit<QueueConfigInput, "push">, push?: QueueConfig["push"]): QueueConfig {
   const next: QueueConfig = { ...current };
   if (update.visibilityTimeoutSeconds !== undefined) next.visibilityTimeoutSeconds = update.visibilityTimeoutSeconds;
   if (update.maxAttempts !== undefined) next.maxAttempts = update.maxAttempts;
@@ -35,6 +37,7 @@ export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: Q
   if (update.retentionSeconds !== undefined) next.retentionSeconds = update.retentionSeconds;
   if (update.dedupWindowSeconds !== undefined) next.dedupWindowSeconds = update.dedupWindowSeconds;
   if (update.backoff !== undefined) next.backoff = update.backoff;
+  if (push !== undefined) next.push = push;
   const { name: _name, ...stored } = next;
   writeMeta(sql, "config", stored);
   return next;

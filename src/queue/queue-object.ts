@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
-import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
+import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
@@ -23,12 +23,17 @@ import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
+import { PUSH_CONSUMER, Pusher } from "../push/pusher";
+import { loadPushSecret, updatePush } from "../push/settings";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
 const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
+const PUSH_QUEUE_MESSAGE = "this queue delivers by push (its push setting); set \"push\": null to pull or consume";
+/** Consumer sockets of a queue that became a push queue (4409: the 409 push_queue of HTTP). */
+const PUSH_QUEUE_CLOSE_CODE = 4409;
 
 /** What the worker forwards to `fetch` for a consumer socket; validated there. */
 export interface ConsumeRequest {
@@ -46,12 +51,17 @@ export class QueueObject extends DurableObject<Env> {
   private alarms!: AlarmScheduler;
   private registration!: Registration;
   private waiters!: PullWaiters;
+  private pusher!: Pusher;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.open();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // Push requests in flight when the last instance died ended with it: retry them (after the backoff).
+    if (this.config.push !== null && this.store.releaseConsumer(PUSH_CONSUMER, Date.now(), this.config) > 0) {
+      void ctx.blockConcurrencyWhile(() => this.alarms.rearm());
+    }
   }
 
   /** Load the queue's state from storage (empty after a delete: a fresh queue). */
@@ -63,6 +73,21 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
+    this.pusher = new Pusher(() => this.name, {
+      lease: (max, visibilityMs) => {
+        const now = Date.now();
+        return this.store.readySeqs(now, max).map((seq) => this.store.lease(seq, PUSH_CONSUMER, now, visibilityMs));
+      },
+      settle: (leaseId, result) => {
+        const now = Date.now();
+        if (result.ok) this.store.ack(leaseId, now);
+        else this.store.nack(leaseId, now, result.retryAfterMs, this.config);
+        this.afterChange(now);
+        void this.alarms.rearm();
+      },
+      waitUntil: (promise) => this.ctx.waitUntil(promise),
+    });
+    this.pusher.configure(this.config.push, loadPushSecret(this.ctx.storage.sql));
     this.movingDeadLetters = null;
   }
 
@@ -81,12 +106,30 @@ export class QueueObject extends DurableObject<Env> {
     return this.config;
   }
 
-  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfig>> {
+  /** Apply settings; the answer shows a push secret only when this call generated it. */
+  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfigAnswer>> {
     if (update.deadLetterQueue === this.name) return fail(400, "invalid_request", "a queue cannot be its own dead-letter queue");
-    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, update);
+    const { push, ...rest } = update;
+    const pushed = push === undefined ? undefined : updatePush(this.ctx.storage.sql, push, this.config.push);
+    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, rest, pushed?.settings);
     this.registration.ensure();
+    if (pushed) {
+      this.pusher.configure(pushed.settings, pushed.secret);
+      if (pushed.settings) this.stopPulling();
+      this.afterChange(Date.now());
+    }
     await this.alarms.rearm();
-    return { ok: true, value: this.config };
+    const answer = this.config;
+    return { ok: true, value: pushed?.generatedSecret && answer.push ? { ...answer, push: { ...answer.push, secret: pushed.generatedSecret } } : answer };
+  }
+
+  /** A queue that became a push queue: waiting pulls get nothing, consumer sockets close (4409). */
+  private stopPulling(): void {
+    this.waiters.releaseAll();
+    for (const { socket } of this.consumers.list()) {
+      socket.close(PUSH_QUEUE_CLOSE_CODE, "the queue delivers by push now; pull and consume are refused");
+      this.releaseConsumer(socket);
+    }
   }
 
   // ---- Producing --------------------------------------------------------------------------
@@ -117,6 +160,7 @@ export class QueueObject extends DurableObject<Env> {
    * polling, waiters.ts) until some are or the time is up.
    */
   async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
+    if (this.config.push !== null) return fail(409, "push_queue", PUSH_QUEUE_MESSAGE);
     const now = Date.now();
     this.expireLeases(now);
     const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
@@ -172,6 +216,7 @@ export class QueueObject extends DurableObject<Env> {
       expired: counters.expired,
       lastSeq: this.store.lastSeq,
       config: this.config,
+      push: this.pusher.stats(),
     };
   }
 
@@ -250,6 +295,7 @@ export class QueueObject extends DurableObject<Env> {
     // Nothing else runs between the wipe and the fresh state.
     await this.ctx.blockConcurrencyWhile(async () => {
       this.waiters.releaseAll();
+      this.pusher.configure(null, null);
       this.registration.cancel();
       await wipe(this.ctx, this.env, "queue", name);
       this.open();
@@ -277,6 +323,7 @@ export class QueueObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const consume = JSON.parse(request.headers.get("x-edgepost-consume") ?? "null") as ConsumeRequest | null;
     if (!consume) return new Response("not found", { status: 404 });
+    if (this.config.push !== null) return Response.json({ error: { code: "push_queue", message: PUSH_QUEUE_MESSAGE } }, { status: 409 });
     if (this.consumers.count() >= MAX_SOCKETS_PER_OBJECT) {
       return Response.json(
         { error: { code: "at_capacity", message: `queue has ${MAX_SOCKETS_PER_OBJECT} consumers, its limit; retry later` } },
@@ -387,8 +434,9 @@ export class QueueObject extends DurableObject<Env> {
   private deliverReady(now: number): void {
     const served = this.waiters.serve((request) => this.store.pull(now, request.max, request.visibilityMs));
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    const pushed = this.pusher.dispatch();
     // New leases expire: make sure the alarm is armed for them.
-    if (served > 0) void this.alarms.rearm();
+    if (served + pushed > 0) void this.alarms.rearm();
   }
 
   /**
