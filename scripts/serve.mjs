@@ -39,6 +39,7 @@ function readOptions() {
       host: { type: "string" },
       persist: { type: "string" },
       "root-key": { type: "string" },
+      var: { type: "string", multiple: true },
       script: { type: "string" },
       "exit-with-stdin": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -53,7 +54,15 @@ function readOptions() {
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port: ${portText}`);
   const persist = values.persist ?? process.env.EDGEPOST_PERSIST_DIR;
+  // `--var NAME=value` (repeatable) adds a plain-text variable, as `wrangler dev --var` does.
+  const vars = {};
+  for (const entry of values.var ?? []) {
+    const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(entry);
+    if (!match) fail(`invalid --var ${entry}: use NAME=value`);
+    vars[match[1]] = match[2];
+  }
   return {
+    vars,
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",
     persist: persist ? path.resolve(persist) : undefined,
@@ -88,7 +97,7 @@ async function main() {
       rootPath: root,
       modules: true,
       scriptPath: options.script,
-      bindings: { ...worker.bindings, EDGEPOST_ROOT_KEY: options.rootKey },
+      bindings: { ...worker.bindings, ...options.vars, EDGEPOST_ROOT_KEY: options.rootKey },
       resourcePersistencePath: options.persist,
       host: options.host,
       port: options.port,

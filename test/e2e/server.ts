@@ -102,6 +102,8 @@ class ServerProcess {
 export interface StartOptions {
   /** State directory; a fresh temporary one by default (removed by `dispose`). */
   persistDir?: string;
+  /** Extra worker variables (serve.mjs `--var NAME=value`), e.g. PUSH_ALLOW_HTTP. */
+  vars?: Record<string, string>;
 }
 
 export interface RestartOptions {
@@ -128,11 +130,12 @@ export class EdgepostServer {
   private constructor(
     readonly persistDir: string,
     private readonly ownsPersistDir: boolean,
+    private readonly vars: Record<string, string> = {},
   ) {}
 
   static async start(options: StartOptions = {}): Promise<EdgepostServer> {
     const persistDir = options.persistDir ?? (await mkdtemp(path.join(tmpdir(), "edgepost-e2e-")));
-    const server = new EdgepostServer(persistDir, options.persistDir === undefined);
+    const server = new EdgepostServer(persistDir, options.persistDir === undefined, options.vars);
     await server.launch();
     return server;
   }
@@ -177,6 +180,7 @@ export class EdgepostServer {
     // `--exit-with-stdin`: should this test process die without cleaning up, the server
     // sees its stdin pipe close and stops itself.
     const args = [serveScript, "--port", String(port), "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    for (const [name, value] of Object.entries(this.vars)) args.push("--var", `${name}=${value}`);
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       detached: true,
