@@ -4,7 +4,7 @@
  * URL see refused connections while it is down and reach the new process once it is back.
  * Clients wait on `whenUp()` instead of spinning against a dead port.
  */
-import { EdgepostServer } from "./server";
+import { EdgepostServer, type StartOptions } from "./server";
 import type { Target } from "./clients";
 
 /** A small deterministic generator (mulberry32): a failing run can be replayed with its seed. */
@@ -61,8 +61,8 @@ export class CrashableServer implements Target {
     this.random = seededRandom(seed);
   }
 
-  static async start(label: string): Promise<CrashableServer> {
-    return new CrashableServer(await EdgepostServer.start(), chaosSeed(label));
+  static async start(label: string, options: StartOptions = {}): Promise<CrashableServer> {
+    return new CrashableServer(await EdgepostServer.start(options), chaosSeed(label));
   }
 
   get persistDir(): string {
