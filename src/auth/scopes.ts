@@ -11,7 +11,7 @@ export type Operation = (typeof OPERATIONS)[number];
 
 export const Pattern = z
   .string()
-  .regex(/^(\*|[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\*?)$/, "a name, or a name prefix ending in *, or *");
+  .regex(/^(\*|[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}\*?)$/, "a name, or a name prefix ending in *, or *");
 
 export const Scopes = z.strictObject({
   publish: z.array(Pattern).max(32).optional(),

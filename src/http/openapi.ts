@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { Scopes } from "../auth/scopes";
 import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
+import { NAME_PATTERN_SOURCE } from "../protocol/names";
 import * as S from "../protocol/schemas";
 
 type Schema = Record<string, unknown>;
@@ -32,7 +33,7 @@ const errors = {
 
 function op(summary: string, opts: { body?: Schema; query?: [string, string][]; responses: Record<string, unknown>; params: string[] }) {
   const parameters = [
-    ...opts.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string", pattern: "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$" } })),
+    ...opts.params.map((name) => ({ name, in: "path", required: true, schema: { type: "string", pattern: NAME_PATTERN_SOURCE } })),
     ...(opts.query ?? []).map(([name, description]) => ({ name, in: "query", required: false, description, schema: { type: "string" } })),
   ];
   return {

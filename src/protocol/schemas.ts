@@ -4,9 +4,9 @@
  */
 import { z } from "zod";
 import * as L from "./limits";
-import { NAME_PATTERN } from "./names";
+import { NAME_PATTERN, NAME_PATTERN_SOURCE } from "./names";
 
-export const Name = z.string().regex(NAME_PATTERN, "must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$");
+export const Name = z.string().regex(NAME_PATTERN, `must match ${NAME_PATTERN_SOURCE}`);
 
 export const MessageId = z.string().min(1).max(L.MAX_ID_LENGTH);
 
