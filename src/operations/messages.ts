@@ -8,7 +8,7 @@ import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
 import type { MessageRow } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
-import { isValidName } from "../protocol/names";
+import { isValidName, NAME_PATTERN_SOURCE } from "../protocol/names";
 import { QueueMessageInput, TopicMessageInput } from "../protocol/schemas";
 import type { PreparedQueueMessage } from "../queue/store";
 import { maxMessageBytes, parsePublishBody, prepareMessage } from "../http/body";
@@ -21,7 +21,7 @@ export interface PublishOutcome {
 /** Throw 400 `invalid_name` unless `name` is a valid topic or queue name. */
 export function checkName(kind: "topic" | "queue", name: unknown): string {
   if (typeof name !== "string" || !isValidName(name)) {
-    throw new ApiError(400, "invalid_name", `${kind} name must match ^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`);
+    throw new ApiError(400, "invalid_name", `${kind} name must match ${NAME_PATTERN_SOURCE}`);
   }
   return name;
 }
