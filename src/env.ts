@@ -16,6 +16,8 @@ export interface Env {
   MAX_MESSAGE_BYTES?: string;
   /** Publishes per scoped token (wrangler.toml `[[ratelimits]]`); absent means unlimited. */
   PUBLISH_LIMITER?: RateLimit;
+  /** The static assets (public/): the worker hands `/` back to them unless it is SQS. */
+  ASSETS?: Fetcher;
   /** Comma-separated origins allowed by CORS; `*` (the default) allows any. */
   ALLOWED_ORIGINS?: string;
   /** "true" lets push queues deliver to http: URLs (local development; `npm start` sets it). */

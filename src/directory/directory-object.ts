@@ -36,11 +36,28 @@ export class DirectoryObject extends DurableObject<Env> {
     this.ctx.storage.sql.exec("DELETE FROM entries WHERE kind = ? AND name = ?", kind, name);
   }
 
-  /** Names of one kind in name order, a page at a time (`after` = the last name seen). */
-  list(kind: EntryKind, after: string, limit: number): DirectoryEntry[] {
+  /**
+   * Names of one kind in name order, a page at a time (`after` = the last name seen), optionally
+   * only those starting with `prefix`: every name character sorts before `~`, so the names with
+   * a prefix are exactly those in [prefix, prefix + "~") and the primary key bounds the scan.
+   */
+  list(kind: EntryKind, after: string, limit: number, prefix = ""): DirectoryEntry[] {
     return this.ctx.storage.sql
-      .exec<{ name: string; created_at: number }>("SELECT name, created_at FROM entries WHERE kind = ? AND name > ? ORDER BY name LIMIT ?", kind, after, limit)
+      .exec<{ name: string; created_at: number }>(
+        "SELECT name, created_at FROM entries WHERE kind = ? AND name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?",
+        kind,
+        after,
+        prefix,
+        `${prefix}~`,
+        limit,
+      )
       .toArray()
       .map((row) => ({ name: row.name, createdAt: row.created_at }));
+  }
+
+  /** One entry, or null when the name is not listed (SQS GetQueueUrl, GetQueueAttributes). */
+  lookup(kind: EntryKind, name: string): DirectoryEntry | null {
+    const row = this.ctx.storage.sql.exec<{ created_at: number }>("SELECT created_at FROM entries WHERE kind = ? AND name = ?", kind, name).toArray()[0];
+    return row ? { name, createdAt: row.created_at } : null;
   }
 }

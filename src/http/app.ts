@@ -2,7 +2,7 @@
  * The worker's HTTP surface: middleware (errors, CORS, body size, credentials) and the route
  * groups. Publishing enters here, is validated, and goes to the topic's or queue's object.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { secureHeaders } from "hono/secure-headers";
@@ -11,10 +11,17 @@ import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import { authenticate, type AppEnv } from "./auth";
 import { directoryRoutes } from "./directory";
 import { errorResponse, handleError, notFound } from "./errors";
+import { handleSqs, isSqsRequest } from "../sqs/endpoint";
+import { sqsCredentialRoutes } from "../sqs/credentials-route";
 import { openApiDocument } from "./openapi";
 import { queueRoutes } from "./queues";
 import { tokenRoutes } from "./tokens";
 import { topicRoutes } from "./topics";
+
+/** A request the static-assets router handed to the worker first, handed back to it. */
+function serveAsset(c: Context<AppEnv>): Response | Promise<Response> {
+  return c.env.ASSETS ? c.env.ASSETS.fetch(c.req.raw) : notFound(c);
+}
 
 export function createApp(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -51,8 +58,16 @@ export function createApp(): Hono<AppEnv> {
   app.use("/v1/*", authenticate);
 
   app.route("/v1", directoryRoutes);
+  app.route("/v1/tokens/sqs", sqsCredentialRoutes);
   app.route("/v1/tokens", tokenRoutes);
   app.route("/v1/topics", topicRoutes);
   app.route("/v1/queues", queueRoutes);
+
+  // The SQS-compatible endpoint (src/sqs). SDKs given a queue URL post to its origin's `/`,
+  // which otherwise is the console page: wrangler.toml runs the worker first for `/`, and
+  // everything on `/` that is not SQS goes back to the static assets unchanged.
+  app.post("/sqs", handleSqs);
+  app.post("/sqs/*", handleSqs);
+  app.all("/", (c) => (c.req.method === "POST" && isSqsRequest(c) ? handleSqs(c) : serveAsset(c)));
   return app;
 }

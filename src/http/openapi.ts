@@ -8,6 +8,7 @@ import { Scopes } from "../auth/scopes";
 import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
 import { NAME_PATTERN_SOURCE } from "../protocol/names";
 import * as S from "../protocol/schemas";
+import { SqsCredentialInput } from "../sqs/credentials-route";
 
 type Schema = Record<string, unknown>;
 
@@ -64,6 +65,20 @@ export function openApiDocument(serverUrl: string): Schema {
     components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", description: "Root key or scoped token" } } },
     paths: {
       "/v1/tokens": { post: op("Mint a scoped token (root key only)", { params: [], body: input(TokenInput), responses: { "201": json({ type: "object", properties: { token: { type: "string" }, expiresAt: { type: "integer" } } }) } }) },
+      "/v1/tokens/sqs": {
+        post: op("Mint SQS credentials (access key id + secret) from the root key or a scoped token", {
+          params: [],
+          body: input(SqsCredentialInput),
+          responses: { "201": json({ type: "object", properties: { accessKeyId: { type: "string" }, secretAccessKey: { type: "string" }, expiresAt: { type: "integer" } } }) },
+        }),
+      },
+      "/sqs": {
+        post: {
+          summary: "Amazon SQS JSON protocol (x-amz-target: AmazonSQS.<Action>), Signature Version 4; for AWS SDKs, see the README",
+          security: [],
+          responses: { "200": { description: "The action's SQS answer (application/x-amz-json-1.0)" }, "400": { description: "SQS error: {__type, message} and x-amzn-query-error" }, "403": { description: "SQS authentication error" } },
+        },
+      },
       "/v1/topics/{topic}": {
         get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
         put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),

@@ -10,7 +10,7 @@ import type { MessageRow } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
 import { isValidName, NAME_PATTERN_SOURCE } from "../protocol/names";
 import { QueueMessageInput, TopicMessageInput } from "../protocol/schemas";
-import type { PreparedQueueMessage } from "../queue/store";
+import type { EnqueueMessage } from "../queue/queue-object";
 import { maxMessageBytes, parsePublishBody, prepareMessage } from "../http/body";
 
 export interface PublishOutcome {
@@ -34,13 +34,14 @@ export async function publishToTopic(env: Env, topic: string, body: unknown): Pr
   return { batch, results: await env.TOPIC.getByName(topic).publish(prepared) };
 }
 
-/** One message or `{"messages": [...]}` to a queue, each with an optional `delaySeconds`. */
+/** One message or `{"messages": [...]}` to a queue, each with an optional `delaySeconds` (else the queue's). */
 export async function enqueueToQueue(env: Env, queue: string, body: unknown): Promise<PublishOutcome> {
   const { batch, messages } = parsePublishBody(QueueMessageInput, body);
   const limit = maxMessageBytes(env);
-  const prepared: PreparedQueueMessage[] = messages.map((message, index) => ({
+  const prepared: EnqueueMessage[] = messages.map((message, index) => ({
     ...prepareMessage(message, limit, batch ? index : undefined),
-    delayMs: (message.delaySeconds ?? 0) * 1000,
+    // null: the queue's own delaySeconds.
+    delayMs: message.delaySeconds === undefined ? null : message.delaySeconds * 1000,
   }));
   return { batch, results: await env.QUEUE.getByName(queue).enqueue(prepared) };
 }

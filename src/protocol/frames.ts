@@ -58,6 +58,8 @@ export interface LeasedRow extends MessageRow {
   attempt: number;
   leaseId: string;
   leaseExpiresAt: number;
+  /** When the message was first leased (ms); not in the HTTP frames, read by the SQS adapter. */
+  firstLeasedAt: number;
 }
 
 /** A pulled or pushed queue message as JSON text: the message plus its delivery and lease. */

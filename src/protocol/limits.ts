@@ -38,8 +38,10 @@ export const DEFAULT_BACKOFF_MIN_SECONDS = 1;
 export const DEFAULT_BACKOFF_MAX_SECONDS = 600;
 export const DEFAULT_QUEUE_RETENTION_SECONDS = 7 * 24 * 60 * 60;
 export const MAX_PULL = 100;
-/** Longest a pull may wait for a message (long polling; SQS allows 20 s too). */
-export const MAX_PULL_WAIT_SECONDS = 20;
+/** A queue's default message delay (SQS allows 0-900 s). */
+export const MAX_QUEUE_DELAY_SECONDS = 15 * 60;
+/** Longest long-poll wait (SQS's WaitTimeSeconds, DESIGN.md's waitSeconds). */
+export const MAX_WAIT_SECONDS = 20;
 /** Push queues (DESIGN.md "Push subscriptions"). */
 export const DEFAULT_PUSH_CONCURRENCY = 10;
 export const MAX_PUSH_CONCURRENCY = 100;

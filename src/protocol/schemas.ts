@@ -157,6 +157,10 @@ export const QueueConfigInput = z.strictObject({
   retentionSeconds: z.number().int().min(60).max(L.MAX_RETENTION_SECONDS).optional(),
   dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
   backoff: BackoffConfig.refine((b) => b.minSeconds <= b.maxSeconds, "minSeconds must not exceed maxSeconds").optional(),
+  /** Delay of a message enqueued without `delaySeconds` (SQS's queue DelaySeconds; default 0). */
+  delaySeconds: z.number().int().min(0).max(L.MAX_QUEUE_DELAY_SECONDS).optional(),
+  /** SQS's ReceiveMessageWaitTimeSeconds: the long-poll wait of a ReceiveMessage that gives none. */
+  receiveWaitSeconds: z.number().int().min(0).max(L.MAX_WAIT_SECONDS).optional(),
   /** Deliver to an HTTP endpoint (a push queue); null stops. */
   push: PushSettingsInput.nullable().optional(),
 });
@@ -170,6 +174,8 @@ export const QueueConfig = z.object({
   retentionSeconds: z.number().int(),
   dedupWindowSeconds: z.number().int(),
   backoff: z.object({ minSeconds: z.number(), maxSeconds: z.number() }),
+  delaySeconds: z.number().int(),
+  receiveWaitSeconds: z.number().int(),
   push: PushSettings.nullable(),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
@@ -183,7 +189,7 @@ export type QueueConfigAnswer = z.infer<typeof QueueConfigAnswer>;
 export const PullInput = z.strictObject({
   max: z.number().int().min(1).max(L.MAX_PULL).optional(),
   /** Long polling: with nothing ready, wait up to this long for a message (0 answers at once). */
-  waitSeconds: z.number().min(0).max(L.MAX_PULL_WAIT_SECONDS).optional(),
+  waitSeconds: z.number().min(0).max(L.MAX_WAIT_SECONDS).optional(),
   visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
 });
 

@@ -19,6 +19,8 @@ export function defaultQueueConfig(name: string): QueueConfig {
     retentionSeconds: L.DEFAULT_QUEUE_RETENTION_SECONDS,
     dedupWindowSeconds: L.DEFAULT_DEDUP_WINDOW_SECONDS,
     backoff: { minSeconds: L.DEFAULT_BACKOFF_MIN_SECONDS, maxSeconds: L.DEFAULT_BACKOFF_MAX_SECONDS },
+    delaySeconds: 0,
+    receiveWaitSeconds: 0,
     push: null,
   };
 }
@@ -37,6 +39,8 @@ export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: O
   if (update.retentionSeconds !== undefined) next.retentionSeconds = update.retentionSeconds;
   if (update.dedupWindowSeconds !== undefined) next.dedupWindowSeconds = update.dedupWindowSeconds;
   if (update.backoff !== undefined) next.backoff = update.backoff;
+  if (update.delaySeconds !== undefined) next.delaySeconds = update.delaySeconds;
+  if (update.receiveWaitSeconds !== undefined) next.receiveWaitSeconds = update.receiveWaitSeconds;
   if (push !== undefined) next.push = push;
   const { name: _name, ...stored } = next;
   writeMeta(sql, "config", stored);

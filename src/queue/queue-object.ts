@@ -35,6 +35,9 @@ const PUSH_QUEUE_MESSAGE = "this queue delivers by push (its push setting); set 
 /** Consumer sockets of a queue that became a push queue (4409: the 409 push_queue of HTTP). */
 const PUSH_QUEUE_CLOSE_CODE = 4409;
 
+/** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
+export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
+
 /** What the worker forwards to `fetch` for a consumer socket; validated there. */
 export interface ConsumeRequest {
   prefetch: number;
@@ -134,9 +137,11 @@ export class QueueObject extends DurableObject<Env> {
 
   // ---- Producing --------------------------------------------------------------------------
 
-  async enqueue(messages: PreparedQueueMessage[]): Promise<EnqueueResult[]> {
+  async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
     const now = Date.now();
-    const results = this.store.enqueue(messages, now, this.config.dedupWindowSeconds * 1000);
+    const delayMs = this.config.delaySeconds * 1000;
+    const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
+    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
     this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();

@@ -34,6 +34,8 @@ export const QUEUE_MIGRATIONS = [
   // highest seq stored from each origin recognises a resend for ever, not only within the
   // publisher dedup window (dead letters, which leave out of seq order, keep windowed keys).
   `CREATE TABLE transfer_marks (origin TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
+  // When a message was first leased (SQS's ApproximateFirstReceiveTimestamp; issue 13).
+  `ALTER TABLE messages ADD COLUMN first_leased_at INTEGER;`,
   // Topics bound to this queue, told to unbind when the queue is deleted (lifecycle/links.ts).
   `CREATE TABLE bound_topics (topic TEXT PRIMARY KEY);`,
 ] as const;

@@ -187,11 +187,12 @@ export class QueueStore {
     const leaseId = crypto.randomUUID();
     const expiresAt = now + visibilityMs;
     const row = this.sql
-      .exec<{ seq: number; id: string; data: string; attributes: string | null; enqueued_at: number; attempt: number }>(
-        "UPDATE messages SET lease_id = ?, consumer = ?, visible_at = ?, attempt = attempt + 1 WHERE seq = ? RETURNING seq, id, data, attributes, enqueued_at, attempt",
+      .exec<{ seq: number; id: string; data: string; attributes: string | null; enqueued_at: number; attempt: number; first_leased_at: number }>(
+        "UPDATE messages SET lease_id = ?, consumer = ?, visible_at = ?, attempt = attempt + 1, first_leased_at = COALESCE(first_leased_at, ?) WHERE seq = ? RETURNING seq, id, data, attributes, enqueued_at, attempt, first_leased_at",
         leaseId,
         consumer,
         expiresAt,
+        now,
         seq,
       )
       .one();
@@ -205,6 +206,7 @@ export class QueueStore {
       attempt: row.attempt,
       leaseId,
       leaseExpiresAt: expiresAt,
+      firstLeasedAt: row.first_leased_at,
     };
   }
 

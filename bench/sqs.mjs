@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+/**
+ * SQS endpoint throughput beside the native HTTP API's (issue 13), one run, as ratios:
+ * - send: SendMessageBatch of 10 through @aws-sdk/client-sqs vs POST /v1/queues/{q}/messages
+ *   with a batch of 10, closed loop at the same concurrency;
+ * - consume: ReceiveMessage (10) + DeleteMessageBatch vs POST /pull (max 10) + POST /ack, on a
+ *   queue filled beforehand, closed loop at the same concurrency.
+ * The bundled worker (`npm run build` first) is served by scripts/serve.mjs on core 1 (taskset)
+ * and this process runs on core 0, as bench/run.mjs does. Payload: 256-byte bodies.
+ *
+ *   node bench/sqs.mjs [--seconds 5] [--concurrency 8]
+ */
+import { SendMessageBatchCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { spawn, execFileSync } from "node:child_process";
+import { Agent } from "node:http";
+import { parseArgs } from "node:util";
+import { NodeHttpHandler } from "@smithy/node-http-handler";
+
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "8" } } });
+const SECONDS = Number(values.seconds);
+const CONCURRENCY = Number(values.concurrency);
+const ROOT_KEY = "bench-root-key";
+const BODY = "x".repeat(256);
+
+function pin() {
+  try {
+    execFileSync("taskset", ["-a", "-p", "-c", "0", String(process.pid)], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startServer() {
+  const child = spawn("taskset", ["-c", "1", process.execPath, "scripts/serve.mjs", "--port", "0", "--root-key", ROOT_KEY], { stdio: ["ignore", "pipe", "inherit"], detached: true });
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    child.stdout.on("data", (chunk) => {
+      out += chunk;
+      const match = /edgepost listening on (\S+)/.exec(out);
+      if (match) resolve(match[1]);
+    });
+    child.once("exit", (code) => reject(new Error(`server exited ${code}`)));
+  });
+  return { url, stop: () => process.kill(-child.pid, "SIGKILL") };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+async function native(url, method, path, body) {
+  const response = await fetch(url + path, { method, headers: { authorization: `Bearer ${ROOT_KEY}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
+  return response.json();
+}
+
+/** Run `step` (returns messages handled) in `CONCURRENCY` closed loops for SECONDS; msgs/s. */
+async function closedLoop(step) {
+  const deadline = performance.now() + SECONDS * 1000;
+  let messages = 0;
+  let requests = 0;
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (performance.now() < deadline) {
+        const { handled, calls } = await step();
+        messages += handled;
+        requests += calls;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - start) / 1000;
+  return { msgsPerSecond: Math.round(messages / elapsed), requestsPerSecond: Math.round(requests / elapsed), messages };
+}
+
+async function fill(url, queue, count) {
+  for (let sent = 0; sent < count; sent += 100) {
+    await native(url, "POST", `/v1/queues/${queue}/messages`, { messages: Array.from({ length: 100 }, () => ({ data: BODY })) });
+  }
+}
+
+const pinned = pin();
+const server = await startServer();
+const sqs = new SQSClient({
+  endpoint: `${server.url}/sqs`,
+  region: "us-east-1",
+  credentials: { accessKeyId: "root", secretAccessKey: ROOT_KEY },
+  requestHandler: new NodeHttpHandler({ httpAgent: agent }),
+});
+const results = {};
+try {
+  const run = Date.now().toString(36);
+  const entries = Array.from({ length: 10 }, (_, index) => ({ Id: `m${index}`, MessageBody: BODY }));
+  // Warm both paths (isolate, objects).
+  await native(server.url, "POST", `/v1/queues/warm-${run}/messages`, { messages: [{ data: BODY }] });
+  await sqs.send(new SendMessageBatchCommand({ QueueUrl: `${server.url}/sqs/000000000000/warm-${run}`, Entries: entries }));
+
+  const nativeQueue = `send-native-${run}`;
+  results.send_native = await closedLoop(async () => {
+    await native(server.url, "POST", `/v1/queues/${nativeQueue}/messages`, { messages: entries.map(() => ({ data: BODY })) });
+    return { handled: 10, calls: 1 };
+  });
+  const sqsQueueUrl = `${server.url}/sqs/000000000000/send-sqs-${run}`;
+  results.send_sqs = await closedLoop(async () => {
+    const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: sqsQueueUrl, Entries: entries }));
+    if (answer.Successful.length !== 10) throw new Error("batch not fully sent");
+    return { handled: 10, calls: 1 };
+  });
+
+  // Consume: queues filled with more than a run can take.
+  const fillCount = Math.max(2000, Math.ceil((results.send_native.msgsPerSecond * SECONDS * 1.5) / 100) * 100);
+  const nativeConsume = `consume-native-${run}`;
+  const sqsConsume = `consume-sqs-${run}`;
+  await fill(server.url, nativeConsume, fillCount);
+  await fill(server.url, sqsConsume, fillCount);
+  results.consume_native = await closedLoop(async () => {
+    const { messages } = await native(server.url, "POST", `/v1/queues/${nativeConsume}/pull`, { max: 10 });
+    if (messages.length === 0) return { handled: 0, calls: 1 };
+    await native(server.url, "POST", `/v1/queues/${nativeConsume}/ack`, { leaseIds: messages.map((m) => m.leaseId) });
+    return { handled: messages.length, calls: 2 };
+  });
+  const consumeUrl = `${server.url}/sqs/000000000000/${sqsConsume}`;
+  results.consume_sqs = await closedLoop(async () => {
+    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: consumeUrl, MaxNumberOfMessages: 10 }));
+    if (Messages.length === 0) return { handled: 0, calls: 1 };
+    const done = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: consumeUrl, Entries: Messages.map((m, index) => ({ Id: `d${index}`, ReceiptHandle: m.ReceiptHandle })) }));
+    if ((done.Failed ?? []).length > 0) throw new Error("delete failed");
+    return { handled: Messages.length, calls: 2 };
+  });
+  const ratios = {
+    sqs_send_batch10_vs_native: +(results.send_sqs.msgsPerSecond / results.send_native.msgsPerSecond).toFixed(2),
+    sqs_receive_delete_vs_native_pull_ack: +(results.consume_sqs.msgsPerSecond / results.consume_native.msgsPerSecond).toFixed(2),
+  };
+  console.log(JSON.stringify({ seconds: SECONDS, concurrency: CONCURRENCY, pinned, loadavg: (await import("node:os")).loadavg(), results, ratios }, null, 2));
+} finally {
+  sqs.destroy();
+  server.stop();
+}

@@ -1,0 +1,45 @@
+/** What every action gets: the caller, where it is answered from, and the queues' objects. */
+import type { Context } from "hono";
+import { isAllowed, type Principal } from "../auth/principal";
+import type { Operation } from "../auth/scopes";
+import type { Env } from "../env";
+import type { AppEnv } from "../http/auth";
+import { enforcePublishRate } from "../http/rate-limit";
+import { SqsError } from "./errors";
+
+export interface SqsContext {
+  env: Env;
+  principal: Principal;
+  /** The origin queue URLs are built from. */
+  origin: string;
+  /** The region the client signed for (ARNs carry it back). */
+  region: string;
+  /** The worker's Hono context (the shared publish rate limit reads it). */
+  http: Context<AppEnv>;
+}
+
+export function authorize(ctx: SqsContext, operation: Operation, queue: string): void {
+  if (!isAllowed(ctx.principal, operation, queue)) {
+    throw new SqsError("AccessDenied", `Access to the resource ${queue} is denied: this credential may not ${operation} on it.`);
+  }
+}
+
+const ANY: readonly Operation[] = ["consume", "publish", "admin"];
+
+/** May the caller do anything at all with the queue? (What listing and lookups require.) */
+export function mayAny(ctx: SqsContext, queue: string): boolean {
+  return ANY.some((operation) => isAllowed(ctx.principal, operation, queue));
+}
+
+export function authorizeAny(ctx: SqsContext, queue: string): void {
+  if (!mayAny(ctx, queue)) throw new SqsError("AccessDenied", `Access to the resource ${queue} is denied: this credential has no scope on it.`);
+}
+
+/** The same per-token publish limit as POST /v1/queues/{queue}/messages. */
+export async function publishRate(ctx: SqsContext): Promise<void> {
+  await enforcePublishRate(ctx.http);
+}
+
+export function queueStub(ctx: SqsContext, queue: string) {
+  return ctx.env.QUEUE.getByName(queue);
+}
