@@ -1,7 +1,8 @@
 /**
  * The live tail of one topic, through the SDK's subscription: it replays the last few
  * retained messages, then shows live ones in seq order, and resumes from the last seq after a
- * dropped connection (so the list has no gap and no duplicate).
+ * dropped connection (so the list has no gap and no duplicate). The SDK subscribes with
+ * batched frames (`batch=1`): a burst arrives as one frame and is drawn in one layout.
  */
 import { byId, describeError, el, showResult } from "./dom.js";
 

@@ -4,6 +4,11 @@
  * Settling goes over the socket when it is open and over HTTP otherwise, so a result always
  * comes back. When the socket drops, the server releases this consumer's leases (they are
  * redelivered after the retry backoff) and the consumer reconnects by itself.
+ *
+ * Batching: the socket asks for `batch=1` (pushed messages come as `{"type":"messages"}`
+ * frames), and the acks and nacks called within one turn of the event loop leave as one
+ * `{"type":"ack","leaseIds":[...]}` frame (up to 100 ids each), answered by one
+ * `{"type":"results"}` frame: far fewer frames, and one commit on the server for all of them.
  */
 import { Channel } from "./channel";
 import { EdgepostError } from "./errors";
@@ -41,9 +46,20 @@ export interface ConsumeOptions {
   /** Called on every (re)connection. */
   onOpen?: (info: { reconnects: number }) => void;
   signal?: AbortSignal;
+  /** Ask for pushed batches (`batch=1`, default true). Acks are batched either way. */
+  batch?: boolean;
 }
 
 type Op = "ack" | "nack" | "extend";
+
+/** Lease ids per batched ack or nack frame (the server's limit, src/protocol/limits.ts). */
+const MAX_LEASE_IDS_PER_FRAME = 100;
+
+interface OutgoingSettle {
+  op: "ack" | "nack";
+  leaseId: string;
+  delaySeconds?: number;
+}
 
 interface Pending {
   resolve: (result: LeaseResult) => void;
@@ -72,6 +88,9 @@ export class QueueConsumer implements AsyncIterable<ConsumedMessage> {
   private readonly socket: ResilientSocket;
   /** Settles sent over the socket and waiting for their result frame, by op and lease id. */
   private readonly pending = new Map<string, Pending>();
+  /** Acks and nacks waiting for the end of this turn, to leave as batched frames. */
+  private outgoing: OutgoingSettle[] = [];
+  private flushScheduled = false;
   private settled = false;
   private resolveClosed!: () => void;
   private rejectClosed!: (error: unknown) => void;
@@ -97,6 +116,7 @@ export class QueueConsumer implements AsyncIterable<ConsumedMessage> {
           return this.http.socketUrl(`${path}/consume`, {
             prefetch: options.prefetch,
             visibilityTimeoutSeconds: options.visibilityTimeoutSeconds,
+            batch: options.batch === false ? undefined : 1,
           });
         },
         onOpen: () => options.onOpen?.({ reconnects: Math.max(0, this.socket.opens - 1) }),
@@ -134,7 +154,16 @@ export class QueueConsumer implements AsyncIterable<ConsumedMessage> {
     if (typeof frame !== "object" || frame === null) return;
     const type = (frame as { type?: unknown }).type;
     if (type === "message") this.deliver(frame as LeasedMessage & { type: "message"; queue: string });
-    else if (type === "result") this.settle(frame as LeaseResult & { op: Op });
+    else if (type === "messages") {
+      const batch = frame as { queue: string; messages: LeasedMessage[] };
+      if (!Array.isArray(batch.messages)) return;
+      for (const leased of batch.messages) this.deliver({ ...leased, type: "message", queue: batch.queue });
+    } else if (type === "result") this.settle(frame as LeaseResult & { op: Op });
+    else if (type === "results") {
+      const { op, results } = frame as { op: Op; results: LeaseResult[] };
+      if (!Array.isArray(results)) return;
+      for (const result of results) this.settle({ ...result, op });
+    }
   }
 
   private deliver(frame: LeasedMessage & { type: "message"; queue: string }): void {
@@ -172,12 +201,54 @@ export class QueueConsumer implements AsyncIterable<ConsumedMessage> {
     };
   }
 
-  /** Over the socket when it is open (the result frame answers), else over HTTP. */
+  /**
+   * Over the socket when it is open (the result frame answers), else over HTTP. Acks and
+   * nacks wait for the end of the turn and leave together (`flushSettles`).
+   */
   private send(op: Op, leaseId: string, extra: Record<string, number | undefined>): Promise<LeaseResult> {
     const fallback = () => this.overHttp(op, leaseId, extra);
     const key = `${op}:${leaseId}`;
-    if (this.pending.has(key) || !this.socket.send(JSON.stringify({ type: op, leaseId, ...extra }))) return fallback();
-    return new Promise<LeaseResult>((resolve, reject) => this.pending.set(key, { resolve, reject, fallback }));
+    if (this.pending.has(key) || !this.socket.isOpen) return fallback();
+    if (op === "extend") {
+      if (!this.socket.send(JSON.stringify({ type: op, leaseId, ...extra }))) return fallback();
+      return new Promise<LeaseResult>((resolve, reject) => this.pending.set(key, { resolve, reject, fallback }));
+    }
+    return new Promise<LeaseResult>((resolve, reject) => {
+      this.pending.set(key, { resolve, reject, fallback });
+      this.outgoing.push({ op, leaseId, delaySeconds: extra.delaySeconds });
+      if (this.flushScheduled) return;
+      this.flushScheduled = true;
+      setTimeout(() => this.flushSettles(), 0);
+    });
+  }
+
+  /** Send the turn's acks and nacks: one frame per op (and nack delay), 100 lease ids at most. */
+  private flushSettles(): void {
+    this.flushScheduled = false;
+    const outgoing = this.outgoing;
+    this.outgoing = [];
+    const frames = new Map<string, { op: "ack" | "nack"; delaySeconds?: number; leaseIds: string[] }>();
+    for (const settle of outgoing) {
+      // Already answered over HTTP (the socket dropped or the consumer closed meanwhile).
+      if (!this.pending.has(`${settle.op}:${settle.leaseId}`)) continue;
+      const group = `${settle.op}:${settle.delaySeconds ?? ""}`;
+      let frame = frames.get(group);
+      if (!frame) frames.set(group, (frame = { op: settle.op, ...(settle.delaySeconds === undefined ? {} : { delaySeconds: settle.delaySeconds }), leaseIds: [] }));
+      frame.leaseIds.push(settle.leaseId);
+    }
+    for (const { op, delaySeconds, leaseIds } of frames.values()) {
+      for (let start = 0; start < leaseIds.length; start += MAX_LEASE_IDS_PER_FRAME) {
+        const chunk = leaseIds.slice(start, start + MAX_LEASE_IDS_PER_FRAME);
+        const text = JSON.stringify({ type: op, leaseIds: chunk, ...(delaySeconds === undefined ? {} : { delaySeconds }) });
+        if (this.socket.send(text)) continue;
+        for (const leaseId of chunk) {
+          const pending = this.pending.get(`${op}:${leaseId}`);
+          if (!pending) continue;
+          this.pending.delete(`${op}:${leaseId}`);
+          pending.fallback().then(pending.resolve, pending.reject);
+        }
+      }
+    }
   }
 
   private async overHttp(op: Op, leaseId: string, extra: Record<string, number | undefined>): Promise<LeaseResult> {

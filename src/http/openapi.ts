@@ -95,8 +95,8 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/topics/{topic}/subscribe": {
         get: op("Subscribe: WebSocket upgrade, or SSE with Accept: text/event-stream", {
           params: T,
-          query: [["after", "replay messages with seq > after first"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}" }, "200": { description: "SSE stream (event id = seq)" } },
+          query: [["after", "replay messages with seq > after first"], ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}" }, "200": { description: "SSE stream (event id = seq)" } },
         }),
       },
       "/v1/topics/{topic}/subscriptions/{queue}": {
@@ -120,8 +120,8 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/queues/{queue}/consume": {
         get: op("Consume over WebSocket with prefetch", {
           params: Q,
-          query: [["prefetch", "1-1000, default 10"], ["visibilityTimeoutSeconds", "lease length"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: server pushes {type: message, ...}; client sends {type: ack|nack|extend, leaseId}" } },
+          query: [["prefetch", "1-1000, default 10"], ["visibilityTimeoutSeconds", "lease length"], ["batch", "1: push {type: messages, queue, messages: [pull items]} frames"], ["token", "credential for browsers"]],
+          responses: { "101": { description: "WebSocket: server pushes {type: message, ...} (batch=1: {type: messages, queue, messages}); client sends {type: ack|nack|extend, leaseId} (answered {type: result}) or {type: ack|nack, leaseIds: [1-100]} (answered {type: results, op, results})" } },
         }),
       },
     },

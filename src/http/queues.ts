@@ -113,6 +113,7 @@ queueRoutes.get("/:queue/consume", async (c) => {
     prefetch: parsed.data.prefetch ?? DEFAULT_PREFETCH,
     visibilityTimeoutSeconds: parsed.data.visibilityTimeoutSeconds ?? null,
     expiresAt: expiryOf(principal),
+    batch: parsed.data.batch ?? false,
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-consume", JSON.stringify(consume));

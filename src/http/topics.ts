@@ -66,6 +66,8 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
     transport: isWebSocket ? "websocket" : "sse",
     after,
     expiresAt: expiryOf(principal),
+    // SSE is unchanged: one event per message.
+    batch: isWebSocket && query.batch === true,
   };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));

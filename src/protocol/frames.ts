@@ -37,6 +37,30 @@ export function encodeTopicFrame(topic: string, row: MessageRow): string {
   return encodeMessage(row, `"type":"message","topic":${JSON.stringify(topic)},`);
 }
 
+/** Cut rows into runs of at most `maxBytes` of payload, each holding at least one row. */
+export function chunkBySize<T extends MessageRow>(rows: readonly T[], maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let bytes = 0;
+  for (const row of rows) {
+    const size = row.data.length + (row.attributes?.length ?? 0);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      chunks.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(row);
+    bytes += size;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+/** The batched topic frame (`?batch=1`): `{"type":"messages","topic","messages":[...]}`, seq order. */
+export function encodeTopicBatch(topic: string, rows: readonly MessageRow[]): string {
+  return `{"type":"messages","topic":${JSON.stringify(topic)},"messages":[${rows.map((row) => encodeMessage(row)).join(",")}]}`;
+}
+
 /** Close codes edgepost uses on subscriber and consumer sockets (4000-4999 are private use). */
 export const CloseCode = {
   /** Normal close by the server (for example the topic was deleted). */
@@ -74,4 +98,9 @@ export function encodeLeased(row: LeasedRow, prefix = ""): string {
 /** The queue consumer's message frame: `{"type":"message","queue",...leased message}`. */
 export function encodeQueueFrame(queue: string, row: LeasedRow): string {
   return encodeLeased(row, `"type":"message","queue":${JSON.stringify(queue)},`);
+}
+
+/** The batched consumer frame (`?batch=1`): `{"type":"messages","queue","messages":[pull items]}`. */
+export function encodeQueueBatch(queue: string, rows: readonly LeasedRow[]): string {
+  return `{"type":"messages","queue":${JSON.stringify(queue)},"messages":[${rows.map((row) => encodeLeased(row)).join(",")}]}`;
 }

@@ -59,3 +59,11 @@ export const MAX_SOCKETS_PER_OBJECT = 10_000;
 export const MAX_FRAMES_PER_SECOND = 200;
 /** Largest client frame accepted, in characters. */
 export const MAX_CLIENT_FRAME_CHARS = 8 * 1024;
+
+/** Lease ids in one `{"type":"ack"|"nack","leaseIds"}` consumer frame (fits the frame size limit). */
+export const MAX_LEASE_IDS_PER_FRAME = 100;
+/**
+ * A batched `{"type":"messages"}` frame is cut after this many bytes of payload (at least one
+ * message each), so one frame stays a size every WebSocket stack takes.
+ */
+export const MAX_BATCH_FRAME_BYTES = 1 * MIB;

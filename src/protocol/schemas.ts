@@ -84,8 +84,12 @@ export const HistoryQuery = z.object({
   token: z.string().optional(),
 });
 
+/** `batch=1` asks for `{"type":"messages"}` frames (DESIGN.md, batched frames). */
+const BatchParam = z.enum(["1", "0", "true", "false"], { message: "must be 1 or 0" }).transform((value) => value === "1" || value === "true");
+
 export const SubscribeQuery = z.object({
   after: SeqParam.optional(),
+  batch: BatchParam.optional(),
   token: z.string().optional(),
 });
 
@@ -224,15 +228,23 @@ export const ConsumeQuery = z.object({
     .transform(Number)
     .refine((n) => n >= L.MIN_VISIBILITY_TIMEOUT_SECONDS && n <= L.MAX_VISIBILITY_TIMEOUT_SECONDS, "out of range")
     .optional(),
+  batch: BatchParam.optional(),
   token: z.string().optional(),
 });
 
-/** Frames a queue consumer sends over its WebSocket. */
-export const ConsumerFrame = z.discriminatedUnion("type", [
+const FrameLeaseIds = z.array(z.string().min(1).max(200)).min(1).max(L.MAX_LEASE_IDS_PER_FRAME);
+
+/** Frames a queue consumer sends over its WebSocket: one lease id, or many (`leaseIds`). */
+const SingleLeaseFrame = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ack"), leaseId: z.string().min(1).max(200) }),
   z.object({ type: z.literal("nack"), leaseId: z.string().min(1).max(200), delaySeconds: z.number().int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional() }),
   z.object({ type: z.literal("extend"), leaseId: z.string().min(1).max(200), visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS) }),
 ]);
+const ManyLeasesFrame = z.discriminatedUnion("type", [
+  z.strictObject({ type: z.literal("ack"), leaseIds: FrameLeaseIds }),
+  z.strictObject({ type: z.literal("nack"), leaseIds: FrameLeaseIds, delaySeconds: z.number().int().min(0).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional() }),
+]);
+export const ConsumerFrame = z.union([SingleLeaseFrame, ManyLeasesFrame]);
 export type ConsumerFrame = z.infer<typeof ConsumerFrame>;
 
 /** A message leased to a consumer (pull items; consumer frames add `type` and `queue`). */

@@ -1,10 +1,12 @@
 /**
  * WebSocket consumers of a queue, each with a prefetch credit: the object pushes messages to
  * a consumer while it holds fewer leases than its prefetch. Consumers are served round-robin,
- * one message per turn, so competing consumers share the queue fairly.
+ * one message per turn, so competing consumers share the queue fairly. A consumer that asked
+ * for `batch=1` gets what one dispatch leases to it as one `{"type":"messages"}` frame.
  */
 import { grantExpired } from "../auth/socket-grant";
-import { encodeQueueFrame, type LeasedRow } from "../protocol/frames";
+import { chunkBySize, encodeQueueBatch, encodeQueueFrame, type LeasedRow } from "../protocol/frames";
+import { MAX_BATCH_FRAME_BYTES } from "../protocol/limits";
 import type { QueueStore } from "./store";
 
 /** A consumer socket's attachment (keep well under 2 KB). */
@@ -16,6 +18,8 @@ export interface ConsumerState {
   visibilityMs: number | null;
   /** When the credential it connected with expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** Wants `{"type":"messages"}` frames; absent on sockets accepted before batching existed. */
+  batch?: boolean;
 }
 
 export const CONSUMER_TAG = "consumer";
@@ -34,9 +38,9 @@ export class Consumers {
 
   constructor(private readonly ctx: DurableObjectState) {}
 
-  accept(socket: WebSocket, prefetch: number, visibilityMs: number | null, expiresAt: number | null): ConsumerState {
+  accept(socket: WebSocket, prefetch: number, visibilityMs: number | null, expiresAt: number | null, batch = false): ConsumerState {
     this.ctx.acceptWebSocket(socket, [CONSUMER_TAG]);
-    const state: ConsumerState = { role: "consumer", consumerId: crypto.randomUUID(), prefetch, visibilityMs, expiresAt };
+    const state: ConsumerState = { role: "consumer", consumerId: crypto.randomUUID(), prefetch, visibilityMs, expiresAt, ...(batch ? { batch } : {}) };
     socket.serializeAttachment(state);
     this.known.set(socket, state);
     return state;
@@ -104,6 +108,8 @@ export class Consumers {
     if (wanted === 0) return 0;
     const ready = store.readySeqs(now, wanted);
     let pushed = 0;
+    /** Batching consumers' leases, sent as one frame each once the round is done. */
+    const batches = new Map<Consumer, LeasedRow[]>();
     let index = this.turn % consumers.length;
     for (const seq of ready) {
       // Find the next consumer with credit, starting at this turn.
@@ -115,12 +121,16 @@ export class Consumers {
       if (credit[index]! === 0) break;
       const consumer = consumers[index]!;
       const leased: LeasedRow = store.lease(seq, consumer.state.consumerId, now, consumer.state.visibilityMs ?? defaultVisibilityMs);
-      consumer.socket.send(encodeQueueFrame(queue, leased));
+      if (consumer.state.batch) batches.set(consumer, [...(batches.get(consumer) ?? []), leased]);
+      else consumer.socket.send(encodeQueueFrame(queue, leased));
       credit[index]!--;
       pushed++;
       index = (index + 1) % consumers.length;
     }
     this.turn = index;
+    for (const [consumer, rows] of batches) {
+      for (const chunk of chunkBySize(rows, MAX_BATCH_FRAME_BYTES)) consumer.socket.send(encodeQueueBatch(queue, chunk));
+    }
     return pushed;
   }
 }

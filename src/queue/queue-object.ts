@@ -23,6 +23,8 @@ import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
+import { QueueWrites, type CommittedWrites } from "./writes";
+import { settleOverSocket } from "./consumer-frames";
 import { PUSH_CONSUMER, Pusher } from "../push/pusher";
 import { loadPushSecret, updatePush } from "../push/settings";
 
@@ -44,6 +46,8 @@ export interface ConsumeRequest {
   visibilityTimeoutSeconds: number | null;
   /** When the consumer's credential expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** `batch=1`: push `{"type":"messages"}` frames. */
+  batch?: boolean;
 }
 
 export class QueueObject extends DurableObject<Env> {
@@ -54,6 +58,8 @@ export class QueueObject extends DurableObject<Env> {
   private alarms!: AlarmScheduler;
   private registration!: Registration;
   private waiters!: PullWaiters;
+  /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
+  private writes!: QueueWrites;
   private pusher!: Pusher;
   private movingDeadLetters: Promise<boolean> | null = null;
 
@@ -76,17 +82,16 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
+    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
     this.pusher = new Pusher(() => this.name, {
       lease: (max, visibilityMs) => {
         const now = Date.now();
         return this.store.readySeqs(now, max).map((seq) => this.store.lease(seq, PUSH_CONSUMER, now, visibilityMs));
       },
+      // Through the group commit, like a consumer's ack or nack (its afterWrites dispatches more).
       settle: (leaseId, result) => {
-        const now = Date.now();
-        if (result.ok) this.store.ack(leaseId, now);
-        else this.store.nack(leaseId, now, result.retryAfterMs, this.config);
-        this.afterChange(now);
-        void this.alarms.rearm();
+        const settled = result.ok ? this.writes.ack([leaseId]) : this.writes.nack([leaseId], result.retryAfterMs);
+        this.ctx.waitUntil(settled.catch((error: unknown) => console.error(`push ${result.ok ? "ack" : "nack"} of ${leaseId} failed; the lease expires instead`, error)));
       },
       waitUntil: (promise) => this.ctx.waitUntil(promise),
     });
@@ -138,14 +143,16 @@ export class QueueObject extends DurableObject<Env> {
   // ---- Producing --------------------------------------------------------------------------
 
   async enqueue(messages: EnqueueMessage[]): Promise<EnqueueResult[]> {
-    const now = Date.now();
     const delayMs = this.config.delaySeconds * 1000;
     const prepared = messages.map((message) => (message.delayMs === null ? { ...message, delayMs } : message) as PreparedQueueMessage);
-    const results = this.store.enqueue(prepared, now, this.config.dedupWindowSeconds * 1000);
-    this.registration.ensure();
+    return this.writes.enqueue(prepared);
+  }
+
+  /** After a group of enqueues, acks and nacks committed: push and wake waiting pulls, then make sure of the alarm. */
+  private async afterWrites({ enqueued, now }: CommittedWrites): Promise<void> {
+    if (enqueued) this.registration.ensure();
     this.afterChange(now);
     await this.alarms.rearm();
-    return results;
   }
 
   /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
@@ -177,19 +184,11 @@ export class QueueObject extends DurableObject<Env> {
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const results = leaseIds.map((leaseId) => this.store.ack(leaseId, now));
-    this.afterChange(now);
-    return results;
+    return this.writes.ack(leaseIds);
   }
 
   async nack(leaseIds: string[], delaySeconds: number | null): Promise<LeaseResult[]> {
-    const now = Date.now();
-    const delayMs = delaySeconds === null ? null : delaySeconds * 1000;
-    const results = leaseIds.map((leaseId) => this.store.nack(leaseId, now, delayMs, this.config));
-    this.afterChange(now);
-    await this.alarms.rearm();
-    return results;
+    return this.writes.nack(leaseIds, delaySeconds === null ? null : delaySeconds * 1000);
   }
 
   async extend(leaseIds: string[], visibilityTimeoutSeconds: number): Promise<LeaseResult[]> {
@@ -337,7 +336,7 @@ export class QueueObject extends DurableObject<Env> {
     }
     const pair = new WebSocketPair();
     const visibilityMs = consume.visibilityTimeoutSeconds === null ? null : consume.visibilityTimeoutSeconds * 1000;
-    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt);
+    this.consumers.accept(pair[1], consume.prefetch, visibilityMs, consume.expiresAt, consume.batch === true);
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
@@ -359,19 +358,20 @@ export class QueueObject extends DurableObject<Env> {
     }
     const frame = ConsumerFrame.safeParse(parsed);
     if (!frame.success) {
-      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...}");
+      sendError(socket, "invalid_frame", "expected {type: ack|nack|extend|token, leaseId, ...} or {type: ack|nack, leaseIds: [1-100 ids]}");
       return;
     }
-    const now = Date.now();
     const op = frame.data;
-    let result: LeaseResult;
-    if (op.type === "ack") result = this.store.ack(op.leaseId, now);
-    else if (op.type === "nack") result = this.store.nack(op.leaseId, now, op.delaySeconds === undefined ? null : op.delaySeconds * 1000, this.config);
-    else result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
-    if (result.ok) refundFrame(socket);
-    socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
-    this.afterChange(now);
-    await this.alarms.rearm();
+    if (op.type === "extend") {
+      const now = Date.now();
+      const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
+      if (result.ok) refundFrame(socket);
+      socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+      this.afterChange(now);
+      await this.alarms.rearm();
+      return;
+    }
+    await settleOverSocket(socket, op, this.writes, this.store);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {

@@ -5,8 +5,14 @@
  * page. The pump's last step, reading the final page and marking the subscriber live, is one
  * synchronous run, so no publish can fall between replay and live: no gap, no duplicate.
  * Live subscribers get each message as it commits, serialised once for all of them.
+ *
+ * Batched frames (`batch=1`, WebSockets only): a replay page, and everything one commit
+ * delivers (a group of publishes, commit/), go out as one `{"type":"messages"}` frame. So an
+ * idle topic sends a message at once, alone, and a busy one sends what piled up during a
+ * commit together: frames, not messages, are the fan-out cost (TOOLCHAIN.md, 2026-12-01).
  */
-import { CloseCode, encodeTopicFrame, type MessageRow } from "../protocol/frames";
+import { chunkBySize, CloseCode, encodeTopicBatch, encodeTopicFrame, type MessageRow } from "../protocol/frames";
+import { MAX_BATCH_FRAME_BYTES } from "../protocol/limits";
 import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberState } from "./subscribers";
 import type { TopicLog } from "./log";
@@ -19,6 +25,11 @@ export const SUBSCRIBER_TAG = "subscriber";
 
 function closeExpired(subscriber: Subscriber): void {
   subscriber.close(CloseCode.unauthorized, "credentials expired: send a token frame before expiry, or reconnect with a fresh token");
+}
+
+/** Batched frames for rows in seq order: one, unless the payloads pass the frame size limit. */
+function batchFrames(topic: string, rows: readonly MessageRow[]): { lastSeq: number; frame: string }[] {
+  return chunkBySize(rows, MAX_BATCH_FRAME_BYTES).map((chunk) => ({ lastSeq: chunk[chunk.length - 1]!.seq, frame: encodeTopicBatch(topic, chunk) }));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -36,9 +47,9 @@ export class Fanout {
   ) {}
 
   /** Accept a hibernatable WebSocket subscriber that wants messages after `after`. */
-  acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null): void {
+  acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null, batch = false): void {
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt });
+    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt, ...(batch ? { batch } : {}) });
     subscriber.persist();
     this.sockets.set(socket, subscriber);
     void this.pump(subscriber);
@@ -99,7 +110,9 @@ export class Fanout {
     const everyone: Subscriber[] = [...this.webSocketSubscribers(), ...this.sse];
     if (everyone.length === 0) return;
     const topic = this.topic();
-    const frames = rows.map((row) => encodeTopicFrame(topic, row));
+    // Serialised once for everyone, and only in the form someone wants.
+    let frames: string[] | undefined;
+    let batches: { lastSeq: number; frame: string }[] | undefined;
     const now = Date.now();
     for (const subscriber of everyone) {
       if (!subscriber.isOpen()) continue;
@@ -120,6 +133,18 @@ export class Fanout {
         this.cutOff(subscriber);
         continue;
       }
+      if (subscriber.state.batch) {
+        // A live subscriber's `after` is behind every new row, except on a fresh subscriber
+        // whose replay went live inside this very delivery: then it gets only the rest.
+        if (rows[0]!.seq > subscriber.state.after) {
+          batches ??= batchFrames(topic, rows);
+          for (const batch of batches) subscriber.send(batch.lastSeq, batch.frame);
+        } else {
+          for (const batch of batchFrames(topic, rows.filter((row) => row.seq > subscriber.state.after))) subscriber.send(batch.lastSeq, batch.frame);
+        }
+        continue;
+      }
+      frames ??= rows.map((row) => encodeTopicFrame(topic, row));
       for (let index = 0; index < rows.length; index++) {
         const row = rows[index]!;
         if (row.seq > subscriber.state.after) subscriber.send(row.seq, frames[index]!);
@@ -168,7 +193,8 @@ export class Fanout {
   private replayStep(subscriber: Subscriber, topic: string): boolean {
     const state = subscriber.state;
     const rows = this.log.readAfter(state.cursor, REPLAY_PAGE);
-    for (const row of rows) subscriber.send(row.seq, encodeTopicFrame(topic, row));
+    if (state.batch) for (const batch of batchFrames(topic, rows)) subscriber.send(batch.lastSeq, batch.frame);
+    else for (const row of rows) subscriber.send(row.seq, encodeTopicFrame(topic, row));
     state.cursor = rows.length > 0 ? rows[rows.length - 1]!.seq : Math.max(state.cursor, this.log.lastSeq);
     state.live = state.cursor >= this.log.lastSeq;
     subscriber.persist();

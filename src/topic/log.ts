@@ -44,6 +44,14 @@ export class TopicLog {
     return this.storage.sql;
   }
 
+  /** Group commit (commit/): the in-memory part of an append, to put back if it is undone. */
+  checkpoint(): () => void {
+    const lastSeq = this.lastSeq;
+    return () => {
+      this.lastSeq = lastSeq;
+    };
+  }
+
   /**
    * Append messages in order, in one transaction. A message whose `id` was seen within the
    * dedup window is not stored again: its result carries the original seq and `duplicate`.

@@ -15,6 +15,8 @@ export interface SubscriberState {
   live: boolean;
   /** When the credential it connected with expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** WebSockets with `batch=1`: `{"type":"messages"}` frames. Absent on older attachments. */
+  batch?: boolean;
 }
 
 export interface Subscriber {
@@ -23,7 +25,7 @@ export interface Subscriber {
   isOpen(): boolean;
   /** Bytes queued to this subscriber and not yet taken by the network. */
   buffered(): number;
-  /** `frame` is the JSON text of the message frame. */
+  /** `frame` is the JSON text of the message frame, or of a batch whose last message is `seq`. */
   send(seq: number, frame: string): void;
   /** Record `state` so it survives hibernation (WebSockets) or is simply kept (SSE). */
   persist(): void;

@@ -16,6 +16,7 @@ import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
+import { GroupCommit, type Applied } from "../commit/group-commit";
 import { loadTopicConfig, saveTopicConfig } from "./config";
 import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
@@ -38,6 +39,16 @@ export interface SubscribeRequest {
   after: number | null;
   /** When the subscriber's credential expires (ms); null for the root key. */
   expiresAt: number | null;
+  /** WebSocket only: `batch=1`, send `{"type":"messages"}` frames. */
+  batch?: boolean;
+}
+
+/** One publish request as the group commit applied it. */
+interface Appended {
+  results: AppendResult[];
+  stored: MessageRow[];
+  /** When the forwarding outbox wants a retry for these messages, or null. */
+  owedAt: number | null;
 }
 
 export class TopicObject extends DurableObject<Env> {
@@ -48,6 +59,8 @@ export class TopicObject extends DurableObject<Env> {
   private forwarder!: Forwarder;
   private alarms!: AlarmScheduler;
   private registration!: Registration;
+  /** Publishes that arrive together share one transaction (commit/group-commit.ts). */
+  private publishes!: GroupCommit<PreparedMessage[], Appended>;
   private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -68,6 +81,12 @@ export class TopicObject extends DurableObject<Env> {
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(ctx, env, "topic", () => this.name);
+    this.publishes = new GroupCommit(ctx.storage, {
+      apply: (messages, now) => this.append(messages, now),
+      checkpoint: () => this.log.checkpoint(),
+      afterCommit: (applied, now) => this.afterPublish(applied, now),
+      weigh: (messages) => messages.length,
+    });
   }
 
   /** The topic's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -77,18 +96,31 @@ export class TopicObject extends DurableObject<Env> {
 
   // ---- RPC, called by the worker -------------------------------------------------------
 
-  /** Append messages (one transaction, all or nothing, in order) and deliver them. */
+  /**
+   * Append messages (all or nothing, in order) and deliver them. Publishes arriving together
+   * are written in one transaction; the answer leaves once it is durable.
+   */
   async publish(messages: PreparedMessage[]): Promise<AppendResult[]> {
-    const now = Date.now();
+    return (await this.publishes.submit(messages)).results;
+  }
+
+  /** One publish's writes: the log and the forwarding outbox. */
+  private append(messages: readonly PreparedMessage[], now: number): Appended {
     const { results, stored } = this.log.append(messages, now, this.config.dedupWindowSeconds * 1000);
-    if (stored.length > 0) {
-      this.registration.ensure();
-      const owedAt = this.forwarder.enqueue(stored, now);
-      this.fanout.deliver(stored);
-      await this.alarms.ensureBy(this.dueAfterPublish(now, messages, owedAt));
-      this.forwarder.kick();
-    }
-    return results;
+    const owedAt = stored.length > 0 ? this.forwarder.enqueue(stored, now) : null;
+    return { results, stored, owedAt };
+  }
+
+  /** After a group of publishes committed: deliver in seq order, then make sure of the alarm. */
+  private async afterPublish(applied: readonly Applied<PreparedMessage[], Appended>[], now: number): Promise<void> {
+    const stored = applied.flatMap(({ result }) => result.stored);
+    if (stored.length === 0) return;
+    this.registration.ensure();
+    // Before any await: the next group's messages must not overtake these.
+    this.fanout.deliver(stored);
+    const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
+    await this.alarms.ensureBy(this.dueAfterPublish(now, applied.flatMap(({ input }) => input), owedAt));
+    this.forwarder.kick();
   }
 
   /**
@@ -185,7 +217,7 @@ export class TopicObject extends DurableObject<Env> {
     }
     if (subscribe.transport === "websocket") {
       const pair = new WebSocketPair();
-      this.fanout.acceptWebSocket(pair[1], after, subscribe.expiresAt);
+      this.fanout.acceptWebSocket(pair[1], after, subscribe.expiresAt, subscribe.batch === true);
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
     const response = this.fanout.openSse(after, subscribe.expiresAt);
