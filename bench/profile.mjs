@@ -7,6 +7,10 @@
  * inclusive time. State persists to a fresh temporary directory, as in the benchmarks.
  *
  *   node bench/profile.mjs [--batch 1|10|100] [--concurrency 16] [--seconds 4] [--out profile.cpuprofile]
+ *                          [--anonymous]
+ *
+ * `--anonymous` publishes without credentials: every answer is a 401, the worker's fixed cost
+ * (routing, middleware, the error answer) with no crypto and no object.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,8 +31,10 @@ const { values } = parseArgs({
     concurrency: { type: "string", default: "16" },
     seconds: { type: "string", default: "4" },
     out: { type: "string" },
+    anonymous: { type: "boolean", default: false },
   },
 });
+const anonymous = values.anonymous;
 const batch = Number(values.batch);
 const ROOT_KEY = "profile-root-key";
 const INSPECTOR_PORT = 9329;
@@ -108,14 +114,15 @@ function summarize(profile) {
 
 try {
   const url = await miniflare.ready;
-  const http = new HttpClient(url.origin, { headers: { authorization: `Bearer ${ROOT_KEY}` } });
+  const http = new HttpClient(url.origin, { headers: anonymous ? {} : { authorization: `Bearer ${ROOT_KEY}` } });
   const payload = makePayload(256);
   let c = 0;
   const one = () => `{"data":${payload.data(c++, nowMs())}}`;
   const body = () => (batch > 1 ? `{"messages":[${Array.from({ length: batch }, one).join(",")}]}` : one());
   const publish = async () => {
     const response = await http.post("/v1/topics/profiled/messages", body());
-    if (response.status !== 201) throw new Error(`publish answered ${response.status}: ${response.text}`);
+    const expected = anonymous ? 401 : 201;
+    if (response.status !== expected) throw new Error(`publish answered ${response.status} (expected ${expected}): ${response.text}`);
   };
   const concurrency = Number(values.concurrency);
   await closedLoop({ concurrency, durationMs: 1000, issue: publish });

@@ -5,7 +5,7 @@
  * state pinned to the server core, drives them from this process pinned to the other core,
  * prints a table and writes bench/results/<date>-<sha>[-quick].json. See bench/README.md.
  *
- *   options: --quick, --repeats <n>, --only <a,b,c,d,e>, --out <file>,
+ *   options: --quick, --repeats <n>, --only <a,b,c,d,e,s>, --out <file>,
  *            --state-dir <dir> (where the servers' fresh state directories go; default the OS temp dir)
  */
 import { execFileSync } from "node:child_process";
@@ -16,16 +16,30 @@ import { parseArgs } from "node:util";
 import { HttpClient } from "./lib/http.mjs";
 import { makePayload } from "./lib/frames.mjs";
 import { computeRatios, printTable } from "./lib/report.mjs";
-import { buildEdgepost, bundleBaselines, fsyncProbe, pinSelf, repoRoot, ROOT_KEY, setStateRoot, startBaselines, startEdgepost } from "./lib/servers.mjs";
+import {
+  buildEdgepost,
+  bundleBaselines,
+  fsyncProbe,
+  NPM_START_ROOT_KEY,
+  pinSelf,
+  repoRoot,
+  ROOT_KEY,
+  setStateRoot,
+  startBaselines,
+  startEdgepost,
+  startNpmStart,
+  withEdgepostAssets,
+} from "./lib/servers.mjs";
 import { runDelivery } from "./scenarios/delivery.mjs";
 import { runFanout } from "./scenarios/fanout.mjs";
 import { runPublish } from "./scenarios/publish.mjs";
 import { runQueue } from "./scenarios/queue.mjs";
 import { runRedelivery } from "./scenarios/redelivery.mjs";
+import { runStart } from "./scenarios/start.mjs";
 
 const PAYLOAD_BYTES = 256;
 
-const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery };
+const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart };
 
 /**
  * Many short rounds rather than a few long ones: neighbours on a shared machine come and go
@@ -50,7 +64,7 @@ function options() {
   });
   const profile = values.quick ? "quick" : "full";
   const only = (values.only ?? Object.keys(SCENARIOS).join(",")).split(",").map((key) => key.trim());
-  for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use a,b,c,d,e`);
+  for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use ${Object.keys(SCENARIOS).join(",")}`);
   return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"] };
 }
 
@@ -88,8 +102,12 @@ async function main() {
   buildEdgepost();
   const workDir = mkdtempSync(path.join(os.tmpdir(), "edgepost-bench-build-"));
   const bundle = bundleBaselines(workDir);
+  // `npm start` (scenario s) rebuilds dist/ in its prestart: after edgepost's server has loaded it.
   const [edgepost, baselines] = await Promise.all([startEdgepost(), startBaselines(bundle)]);
-  const stopAll = () => Promise.all([edgepost.stop(), baselines.stop()]);
+  const assetsBundle = opts.only.includes("a") ? withEdgepostAssets(bundle) : null;
+  const baselinesAssets = assetsBundle ? await startBaselines(assetsBundle, "baselines-assets") : null;
+  const npmStart = opts.only.includes("s") ? await startNpmStart() : null;
+  const stopAll = () => Promise.all([edgepost.stop(), baselines.stop(), baselinesAssets?.stop(), npmStart?.stop()]);
   process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
 
   const ctx = {
@@ -107,6 +125,8 @@ async function main() {
       anonymousHttp: new HttpClient(edgepost.url),
     },
     baselines: { url: baselines.url, pgid: baselines.pgid, http: new HttpClient(baselines.url) },
+    baselinesAssets: baselinesAssets && { url: baselinesAssets.url, pgid: baselinesAssets.pgid, http: new HttpClient(baselinesAssets.url), assets: assetsBundle.assets },
+    npmStart: npmStart && { url: npmStart.url, pgid: npmStart.pgid, http: new HttpClient(npmStart.url, { headers: { authorization: `Bearer ${NPM_START_ROOT_KEY}` } }) },
   };
 
   const results = [];
@@ -124,6 +144,8 @@ async function main() {
     ctx.edgepost.http.close();
     ctx.edgepost.anonymousHttp.close();
     ctx.baselines.http.close();
+    ctx.npmStart?.http.close();
+    ctx.baselinesAssets?.http.close();
     await stopAll();
     rmSync(workDir, { recursive: true, force: true });
   }

@@ -12,7 +12,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { experimental_readRawConfig } from "wrangler";
+import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +36,9 @@ for (const binding of rawConfig.durable_objects?.bindings ?? []) {
   durableObjects[binding.name] = { className: binding.class_name, useSQLite: sqliteClasses.has(binding.class_name) };
 }
 const script = path.resolve(values.script);
+// Static assets as wrangler converts them (the assets router in front of the worker), when the
+// config has [assets]: a baseline with the same router as edgepost (bench/worker-cost.mjs).
+const assets = rawConfig.assets ? unstable_getMiniflareWorkerOptions(path.resolve(values.config)).workerOptions.assets : undefined;
 
 const miniflare = new Miniflare(
   convertV4MiniflareOptions({
@@ -45,6 +48,7 @@ const miniflare = new Miniflare(
     compatibilityDate: rawConfig.compatibility_date,
     compatibilityFlags: rawConfig.compatibility_flags ?? [],
     durableObjects,
+    ...(assets ? { assets } : {}),
     resourcePersistencePath: path.resolve(values.persist),
     host: values.host,
     port: Number(values.port),

@@ -8,7 +8,7 @@
  * The bundled worker (`npm run build` first) is served by scripts/serve.mjs on core 1 (taskset)
  * and this process runs on core 0, as bench/run.mjs does. Payload: 256-byte bodies.
  *
- *   node bench/sqs.mjs [--seconds 5] [--concurrency 8]
+ *   node bench/sqs.mjs [--seconds 5] [--concurrency 8] [--rounds 3]   (ratios: median over rounds)
  */
 import { SendMessageBatchCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { spawn, execFileSync } from "node:child_process";
@@ -16,9 +16,10 @@ import { Agent } from "node:http";
 import { parseArgs } from "node:util";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
-const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "8" } } });
+const { values } = parseArgs({ options: { seconds: { type: "string", default: "5" }, concurrency: { type: "string", default: "8" }, rounds: { type: "string", default: "3" } } });
 const SECONDS = Number(values.seconds);
 const CONCURRENCY = Number(values.concurrency);
+const ROUNDS = Number(values.rounds);
 const ROOT_KEY = "bench-root-key";
 const BODY = "x".repeat(256);
 
@@ -86,7 +87,6 @@ const sqs = new SQSClient({
   credentials: { accessKeyId: "root", secretAccessKey: ROOT_KEY },
   requestHandler: new NodeHttpHandler({ httpAgent: agent }),
 });
-const results = {};
 try {
   const run = Date.now().toString(36);
   const entries = Array.from({ length: 10 }, (_, index) => ({ Id: `m${index}`, MessageBody: BODY }));
@@ -94,43 +94,52 @@ try {
   await native(server.url, "POST", `/v1/queues/warm-${run}/messages`, { messages: [{ data: BODY }] });
   await sqs.send(new SendMessageBatchCommand({ QueueUrl: `${server.url}/sqs/000000000000/warm-${run}`, Entries: entries }));
 
-  const nativeQueue = `send-native-${run}`;
-  results.send_native = await closedLoop(async () => {
-    await native(server.url, "POST", `/v1/queues/${nativeQueue}/messages`, { messages: entries.map(() => ({ data: BODY })) });
-    return { handled: 10, calls: 1 };
-  });
-  const sqsQueueUrl = `${server.url}/sqs/000000000000/send-sqs-${run}`;
-  results.send_sqs = await closedLoop(async () => {
-    const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: sqsQueueUrl, Entries: entries }));
-    if (answer.Successful.length !== 10) throw new Error("batch not fully sent");
-    return { handled: 10, calls: 1 };
-  });
-
-  // Consume: queues filled with more than a run can take.
-  const fillCount = Math.max(2000, Math.ceil((results.send_native.msgsPerSecond * SECONDS * 1.5) / 100) * 100);
-  const nativeConsume = `consume-native-${run}`;
-  const sqsConsume = `consume-sqs-${run}`;
-  await fill(server.url, nativeConsume, fillCount);
-  await fill(server.url, sqsConsume, fillCount);
-  results.consume_native = await closedLoop(async () => {
-    const { messages } = await native(server.url, "POST", `/v1/queues/${nativeConsume}/pull`, { max: 10 });
-    if (messages.length === 0) return { handled: 0, calls: 1 };
-    await native(server.url, "POST", `/v1/queues/${nativeConsume}/ack`, { leaseIds: messages.map((m) => m.leaseId) });
-    return { handled: messages.length, calls: 2 };
-  });
-  const consumeUrl = `${server.url}/sqs/000000000000/${sqsConsume}`;
-  results.consume_sqs = await closedLoop(async () => {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: consumeUrl, MaxNumberOfMessages: 10 }));
-    if (Messages.length === 0) return { handled: 0, calls: 1 };
-    const done = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: consumeUrl, Entries: Messages.map((m, index) => ({ Id: `d${index}`, ReceiptHandle: m.ReceiptHandle })) }));
-    if ((done.Failed ?? []).length > 0) throw new Error("delete failed");
-    return { handled: Messages.length, calls: 2 };
-  });
-  const ratios = {
-    sqs_send_batch10_vs_native: +(results.send_sqs.msgsPerSecond / results.send_native.msgsPerSecond).toFixed(2),
-    sqs_receive_delete_vs_native_pull_ack: +(results.consume_sqs.msgsPerSecond / results.consume_native.msgsPerSecond).toFixed(2),
-  };
-  console.log(JSON.stringify({ seconds: SECONDS, concurrency: CONCURRENCY, pinned, loadavg: (await import("node:os")).loadavg(), results, ratios }, null, 2));
+  // Rounds alternate the two APIs so that both see the same neighbours; ratios are per round.
+  const rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const tag = `${run}-${round}`;
+    const r = {};
+    const nativeQueue = `send-native-${tag}`;
+    r.send_native = await closedLoop(async () => {
+      await native(server.url, "POST", `/v1/queues/${nativeQueue}/messages`, { messages: entries.map(() => ({ data: BODY })) });
+      return { handled: 10, calls: 1 };
+    });
+    const sqsQueueUrl = `${server.url}/sqs/000000000000/send-sqs-${tag}`;
+    r.send_sqs = await closedLoop(async () => {
+      const answer = await sqs.send(new SendMessageBatchCommand({ QueueUrl: sqsQueueUrl, Entries: entries }));
+      if (answer.Successful.length !== 10) throw new Error("batch not fully sent");
+      return { handled: 10, calls: 1 };
+    });
+    // Consume: queues filled with more than a run can take.
+    const fillCount = Math.max(1000, Math.ceil((Math.max(r.send_native.msgsPerSecond, r.send_sqs.msgsPerSecond) * SECONDS * 1.5) / 100) * 100);
+    const nativeConsume = `consume-native-${tag}`;
+    const sqsConsume = `consume-sqs-${tag}`;
+    await fill(server.url, nativeConsume, fillCount);
+    await fill(server.url, sqsConsume, fillCount);
+    r.consume_native = await closedLoop(async () => {
+      const { messages } = await native(server.url, "POST", `/v1/queues/${nativeConsume}/pull`, { max: 10 });
+      if (messages.length === 0) return { handled: 0, calls: 1 };
+      await native(server.url, "POST", `/v1/queues/${nativeConsume}/ack`, { leaseIds: messages.map((m) => m.leaseId) });
+      return { handled: messages.length, calls: 2 };
+    });
+    const consumeUrl = `${server.url}/sqs/000000000000/${sqsConsume}`;
+    r.consume_sqs = await closedLoop(async () => {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: consumeUrl, MaxNumberOfMessages: 10 }));
+      if (Messages.length === 0) return { handled: 0, calls: 1 };
+      const done = await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: consumeUrl, Entries: Messages.map((m, index) => ({ Id: `d${index}`, ReceiptHandle: m.ReceiptHandle })) }));
+      if ((done.Failed ?? []).length > 0) throw new Error("delete failed");
+      return { handled: Messages.length, calls: 2 };
+    });
+    r.ratios = {
+      sqs_send_batch10_vs_native: +(r.send_sqs.msgsPerSecond / r.send_native.msgsPerSecond).toFixed(2),
+      sqs_receive_delete_vs_native_pull_ack: +(r.consume_sqs.msgsPerSecond / r.consume_native.msgsPerSecond).toFixed(2),
+    };
+    rounds.push(r);
+  }
+  const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
+  const ratios = Object.fromEntries(Object.keys(rounds[0].ratios).map((key) => [key, median(rounds.map((r) => r.ratios[key]))]));
+  const results = rounds;
+  console.log(JSON.stringify({ seconds: SECONDS, concurrency: CONCURRENCY, rounds: ROUNDS, pinned, loadavg: (await import("node:os")).loadavg(), results, ratios }, null, 2));
 } finally {
   sqs.destroy();
   server.stop();

@@ -4,12 +4,15 @@
  * Miniflare's programmatic API: no wrangler dev proxy in front, so end-to-end tests and
  * benchmarks talk to the worker itself.
  *
- *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir>] [--root-key <key>]
- *                          [--exit-with-stdin]
+ *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir> | --persist-to <dir>]
+ *                          [--root-key <key>] [--var NAME=value ...] [--exit-with-stdin]
  *
  * Options fall back to environment variables: PORT, HOST, EDGEPOST_PERSIST_DIR,
- * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. Without `--persist` the state lives in a
- * temporary directory and is gone when the server stops.
+ * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. `--persist <dir>` keeps the state in <dir>
+ * itself; `--persist-to <dir>` keeps it in <dir>/v3, the layout of `wrangler dev --persist-to`,
+ * so `npm start` (this script) and `npm run dev` (wrangler dev) share `.wrangler/state`. Without
+ * either the state lives in a temporary directory and is gone when the server stops. `--var`
+ * adds a plain-text variable (repeatable), as `wrangler dev --var` does.
  *
  * Bindings (Durable Objects, SQLite-backed per the migrations; rate limiters; vars) and the
  * compatibility date come from wrangler.toml. When ready it prints exactly one line:
@@ -23,7 +26,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
-import { unstable_getMiniflareWorkerOptions } from "wrangler";
+import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from "wrangler";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -38,6 +41,7 @@ function readOptions() {
       port: { type: "string" },
       host: { type: "string" },
       persist: { type: "string" },
+      "persist-to": { type: "string" },
       "root-key": { type: "string" },
       var: { type: "string", multiple: true },
       script: { type: "string" },
@@ -47,14 +51,17 @@ function readOptions() {
     strict: true,
   });
   if (values.help) {
-    process.stdout.write("usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir] [--root-key key] [--script dist/index.js] [--exit-with-stdin]\n");
+    process.stdout.write(
+      "usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir | --persist-to dir] [--root-key key] [--var NAME=value ...] [--script dist/index.js] [--exit-with-stdin]\n",
+    );
     process.exit(0);
   }
   const portText = values.port ?? process.env.PORT ?? "8787";
   const port = Number(portText);
   if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`invalid port: ${portText}`);
-  const persist = values.persist ?? process.env.EDGEPOST_PERSIST_DIR;
-  // `--var NAME=value` (repeatable) adds a plain-text variable, as `wrangler dev --var` does.
+  if (values.persist && values["persist-to"]) fail("give --persist or --persist-to, not both");
+  // wrangler dev keeps Miniflare's state in <persist-to>/v3 (wrangler 4.164, getDefaultPersistRoot).
+  const persist = values["persist-to"] ? path.join(values["persist-to"], "v3") : (values.persist ?? process.env.EDGEPOST_PERSIST_DIR);
   const vars = {};
   for (const entry of values.var ?? []) {
     const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/s.exec(entry);
@@ -66,6 +73,8 @@ function readOptions() {
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",
     persist: persist ? path.resolve(persist) : undefined,
+    wranglerLayout: Boolean(values["persist-to"]),
+    vars,
     rootKey: values["root-key"] ?? process.env.EDGEPOST_ROOT_KEY ?? "dev-root-key",
     script: path.resolve(root, values.script ?? "dist/index.js"),
     exitWithStdin: values["exit-with-stdin"] ?? false,
@@ -77,19 +86,25 @@ function readOptions() {
  * itself (the same conversion `wrangler dev` uses): Durable Objects with SQLite per the
  * migrations, rate limiters, vars, compatibility date and flags.
  */
-function readWorkerOptions() {
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(root, "wrangler.toml"));
+function readWorkerOptions({ wranglerLayout }) {
+  const configPath = path.join(root, "wrangler.toml");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(configPath);
   if (!workerOptions.compatibilityDate) fail("wrangler.toml has no compatibility_date");
   // The bundle is one self-contained module: no rules for finding others (and Miniflare 5's
   // v4 converter refuses them).
   const { modulesRules: _unused, ...rest } = workerOptions;
-  return rest;
+  if (!wranglerLayout) return rest;
+  // With --persist-to, the worker's name as wrangler dev gives it: Durable Object state is
+  // stored per `<worker name>-<class>` (unnamed: `-<class>`, the layout the e2e tests read),
+  // so both find the same objects in a shared state directory.
+  const { rawConfig } = experimental_readRawConfig({ config: configPath });
+  return { ...rest, name: rawConfig.name };
 }
 
 async function main() {
   const options = readOptions();
   if (!existsSync(options.script)) fail(`${path.relative(process.cwd(), options.script)} not found: run \`npm run build\` first`);
-  const worker = readWorkerOptions();
+  const worker = readWorkerOptions(options);
 
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({

@@ -1,11 +1,16 @@
 /**
  * Queue consumer sockets: GET /v1/queues/{q}/consume?prefetch=n. The server pushes
  * {"type":"message",...,"attempt","leaseId","leaseExpiresAt"}; the client acks with
- * {"type":"ack","leaseId"} and gets {"type":"result",...,"ok"} back. Frames are read from the
- * Buffer without JSON.parse. An unexpected close is recorded (it would release leases).
+ * {"type":"ack","leaseId"} and gets {"type":"result",...,"ok"} back. Single frames are read
+ * from the Buffer without JSON.parse. An unexpected close is recorded (it would release leases).
+ *
+ * With `&batch=1` (DESIGN.md "Batched frames") the server may push {"type":"messages",
+ * "messages":[...]}; the acks of one such frame then go back as one
+ * {"type":"ack","leaseIds":[...]}, and results are read whether they come one frame per lease
+ * or as a `results` array.
  */
 import WebSocket from "ws";
-import { isMessageFrame, isResultFrame, numberAfter, stringAfter } from "./frames.mjs";
+import { isBatchFrame, isMessageFrame, isResultFrame, numberAfter, stringAfter } from "./frames.mjs";
 import { nowMs, waitUntil } from "./stats.mjs";
 
 export function readLeased(buf) {
@@ -33,7 +38,11 @@ export class ConsumerPool {
     this.onResult = onResult;
     this.sockets = [];
     this.closes = [];
+    this.errors = [];
     this.closing = false;
+    /** Lease ids to ack at the end of the batched frame being handled, or null. */
+    this.collecting = null;
+    this.batchedFrames = 0;
   }
 
   async open() {
@@ -58,17 +67,49 @@ export class ConsumerPool {
       socket.on("message", (buf) => {
         const at = nowMs();
         if (isMessageFrame(buf)) this.onMessage(index, readLeased(buf), at);
-        else if (isResultFrame(buf)) this.onResult(index, readResult(buf), at);
+        else if (isBatchFrame(buf)) this.onBatch(index, buf, at);
+        else if (isResultFrame(buf) && buf.indexOf('"results":[') < 0) this.onResult(index, readResult(buf), at);
+        else this.onOther(index, buf, at);
       });
     });
   }
 
+  /** A batched frame: its messages one by one, then every ack asked for meanwhile in one frame. */
+  onBatch(index, buf, at) {
+    this.batchedFrames++;
+    const frame = JSON.parse(buf.toString("utf8"));
+    this.collecting = [];
+    try {
+      for (const item of frame.messages ?? []) {
+        this.onMessage(index, { seq: item.seq, c: item.data?.c ?? NaN, t: item.data?.t ?? NaN, attempt: item.attempt, leaseId: item.leaseId, leaseExpiresAt: item.leaseExpiresAt }, at);
+      }
+    } finally {
+      const leaseIds = this.collecting;
+      this.collecting = null;
+      if (leaseIds.length > 0) this.sockets[index].send(JSON.stringify({ type: "ack", leaseIds }));
+    }
+  }
+
+  /** Results as an array (`{"results":[...]}`), or an error frame. */
+  onOther(index, buf, at) {
+    let frame;
+    try {
+      frame = JSON.parse(buf.toString("utf8"));
+    } catch {
+      this.errors.push(`consumer ${index}: unreadable frame ${buf.toString("utf8", 0, 120)}`);
+      return;
+    }
+    if (Array.isArray(frame.results)) for (const result of frame.results) this.onResult(index, { leaseId: result.leaseId, ok: result.ok === true }, at);
+    else if (frame.type === "error") this.errors.push(`consumer ${index}: error frame ${JSON.stringify(frame).slice(0, 200)}`);
+  }
+
   ack(index, leaseId) {
-    this.sockets[index].send(`{"type":"ack","leaseId":"${leaseId}"}`);
+    if (this.collecting) this.collecting.push(leaseId);
+    else this.sockets[index].send(`{"type":"ack","leaseId":"${leaseId}"}`);
   }
 
   problems() {
-    return this.closes.map((close) => `consumer ${close.index} closed: ${close.code} ${close.reason}`);
+    return [...this.closes.map((close) => `consumer ${close.index} closed: ${close.code} ${close.reason}`), ...this.errors.slice(0, 5)];
   }
 
   async close() {

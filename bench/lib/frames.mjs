@@ -41,10 +41,44 @@ export function stringAfter(buf, key, from = 0) {
 }
 
 const MESSAGE_PREFIX = Buffer.from('{"type":"message"');
+const BATCH_PREFIX = Buffer.from('{"type":"messages"');
 const RESULT_PREFIX = Buffer.from('{"type":"result"');
 
-export const isMessageFrame = (buf) => buf.length > MESSAGE_PREFIX.length && buf.compare(MESSAGE_PREFIX, 0, MESSAGE_PREFIX.length, 0, MESSAGE_PREFIX.length) === 0;
-export const isResultFrame = (buf) => buf.length > RESULT_PREFIX.length && buf.compare(RESULT_PREFIX, 0, RESULT_PREFIX.length, 0, RESULT_PREFIX.length) === 0;
+const startsWith = (buf, prefix) => buf.length > prefix.length && buf.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+/** One message: `{"type":"message",...}` (the prefix's closing quote excludes `"messages"`). */
+export const isMessageFrame = (buf) => startsWith(buf, MESSAGE_PREFIX);
+const BATCH_TYPE = Buffer.from('"type":"messages"');
+/**
+ * A batched frame (`?batch=1`, DESIGN.md "Batched frames"): `{"type":"messages",...,
+ * "messages":[...]}`; `type` is looked for near the start too, in case it is not the first key.
+ */
+export const isBatchFrame = (buf) => startsWith(buf, BATCH_PREFIX) || buf.subarray(0, 96).indexOf(BATCH_TYPE) >= 0;
+export const isResultFrame = (buf) => startsWith(buf, RESULT_PREFIX);
+
+const SEQ_KEY = Buffer.from('"seq":');
+const DATA_KEY = Buffer.from('"data":{"c":');
+
+/**
+ * seq, c and t of each message of a batched topic frame, in order, without JSON.parse (1,000
+ * subscribers receive a lot). Each message has one `"seq":` and one `"data":{"c":...}`; our
+ * data has no `seq` key and the frame's own fields (`type`, `topic`) hold none, so the k-th
+ * of each belong to the k-th message.
+ */
+export function forEachBatched(buf, visit) {
+  let seqAt = buf.indexOf(SEQ_KEY);
+  let dataAt = buf.indexOf(DATA_KEY);
+  let count = 0;
+  while (seqAt >= 0) {
+    const seq = numberAt(buf, seqAt + SEQ_KEY.length);
+    const c = dataAt < 0 ? NaN : numberAt(buf, dataAt + DATA_KEY.length);
+    const t = dataAt < 0 ? NaN : numberAfter(buf, '"t":', dataAt);
+    visit(seq, c, t);
+    count++;
+    seqAt = buf.indexOf(SEQ_KEY, seqAt + SEQ_KEY.length);
+    dataAt = dataAt < 0 ? -1 : buf.indexOf(DATA_KEY, dataAt + DATA_KEY.length);
+  }
+  return count;
+}
 
 /** seq (the server's), c and t (ours) of a topic or broadcast frame. */
 export function readMessage(buf) {

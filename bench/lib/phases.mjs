@@ -48,7 +48,10 @@ async function finish(subscribers, pub, system, phaseStart, cpu) {
     delivered: subscribers.delivered,
     deliveriesPerSec: subscribers.delivered > 0 ? (subscribers.delivered / deliverySpanMs) * 1000 : 0,
     serverCpuUsPerDelivery: subscribers.delivered > 0 ? (cpuUse.serverCpuSeconds * 1e6) / subscribers.delivered : null,
+    // Bytes per delivered message (with `batch=1` a frame holds several).
     meanFrameBytes: subscribers.delivered > 0 ? Math.round(subscribers.frameBytes / subscribers.delivered) : null,
+    frames: subscribers.frames,
+    messagesPerFrame: subscribers.frames > 0 ? subscribers.delivered / subscribers.frames : null,
     latency: summarize(subscribers.latency),
     ack: summarize(pub.ack),
     cpu: cpuUse,

@@ -196,8 +196,46 @@ export async function startEdgepost() {
   return server;
 }
 
-export async function startBaselines(bundle) {
-  const server = startPinned("baselines", (persist) => [
+/**
+ * `npm start` as a user runs it (prestart builds, then scripts/serve.mjs), pinned like the
+ * others, on a fresh state directory instead of .wrangler/state and a free port. Its root key
+ * is npm start's default, `dev-root-key`.
+ */
+export const NPM_START_ROOT_KEY = "dev-root-key";
+export async function startNpmStart() {
+  const persistDir = mkdtempSync(path.join(stateRoot, "edgepost-bench-npm-start-"));
+  const args = ["start", "--", "--port", "0", "--persist-to", persistDir, "--exit-with-stdin"];
+  const env = { ...process.env };
+  delete env.EDGEPOST_ROOT_KEY;
+  const child = hasTaskset()
+    ? spawn("taskset", ["-c", String(SERVER_CORE), "npm", ...args], { cwd: repoRoot, env, detached: true, stdio: ["pipe", "pipe", "pipe"] })
+    : spawn("npm", args, { cwd: repoRoot, env, detached: true, stdio: ["pipe", "pipe", "pipe"] });
+  const server = new Server("npm start", child, persistDir);
+  server.url = await server.ready(/edgepost listening on (http:\/\/\S+)/);
+  return server;
+}
+
+/**
+ * The baseline bundle behind the same static-assets router as edgepost: wrangler.toml's
+ * [assets] directory, and its `run_worker_first` patterns plus the bare route, so `POST /bare`
+ * takes the path edgepost's API requests take. Like for like for `edgepost_401` (issue 10).
+ */
+export function withEdgepostAssets(bundle) {
+  const { rawConfig } = experimental_readRawConfig({ config: path.join(repoRoot, "wrangler.toml") });
+  if (!rawConfig.assets) return null;
+  const config = JSON.parse(readFileSync(bundle.configPath, "utf8"));
+  const runWorkerFirst = rawConfig.assets.run_worker_first;
+  config.assets = {
+    directory: path.resolve(repoRoot, rawConfig.assets.directory),
+    ...(Array.isArray(runWorkerFirst) ? { run_worker_first: ["/bare", ...runWorkerFirst] } : runWorkerFirst !== undefined ? { run_worker_first: runWorkerFirst } : {}),
+  };
+  const configPath = bundle.configPath.replace(/\.json$/, ".assets.json");
+  writeFileSync(configPath, JSON.stringify(config, null, 2));
+  return { ...bundle, configPath, assets: config.assets };
+}
+
+export async function startBaselines(bundle, name = "baselines") {
+  const server = startPinned(name, (persist) => [
     "bench/serve-bundle.mjs", "--config", bundle.configPath, "--script", bundle.script, "--persist", persist, "--port", "0",
   ]);
   server.url = await server.ready(/listening on (http:\/\/\S+)/);

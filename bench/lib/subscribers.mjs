@@ -5,7 +5,7 @@
  * and makes the run invalid.
  */
 import WebSocket from "ws";
-import { isMessageFrame, readMessage, SeqCheck } from "./frames.mjs";
+import { forEachBatched, isBatchFrame, isMessageFrame, readMessage, SeqCheck } from "./frames.mjs";
 import { histogram, nowMs, recordMs, waitUntil } from "./stats.mjs";
 
 const OPEN_BATCH = 200;
@@ -72,6 +72,7 @@ export class SubscriberSet {
     this.checks = Array.from({ length: this.count }, () => new SeqCheck());
     this.latency = histogram();
     this.delivered = 0;
+    this.frames = 0;
     this.frameBytes = 0;
     this.badFrames = 0;
     this.lastDeliveryAt = 0;
@@ -79,8 +80,20 @@ export class SubscriberSet {
 
   onMessage(index, buf) {
     const at = nowMs();
-    if (!isMessageFrame(buf)) return;
-    const { seq, t } = readMessage(buf);
+    if (isMessageFrame(buf)) {
+      const { seq, t } = readMessage(buf);
+      this.see(index, seq, t, at);
+    } else if (isBatchFrame(buf)) {
+      // `?batch=1`: one frame, one or more messages in seq order.
+      const count = forEachBatched(buf, (seq, _c, t) => this.see(index, seq, t, at));
+      if (count === 0) this.badFrames++;
+    } else return;
+    this.frames++;
+    this.frameBytes += buf.length;
+    this.lastDeliveryAt = at;
+  }
+
+  see(index, seq, t, at) {
     if (!Number.isFinite(seq) || !Number.isFinite(t)) {
       this.badFrames++;
       return;
@@ -88,8 +101,6 @@ export class SubscriberSet {
     this.checks[index].see(seq);
     recordMs(this.latency, at - t);
     this.delivered++;
-    this.frameBytes += buf.length;
-    this.lastDeliveryAt = at;
   }
 
   /** Wait until every subscriber has received seq `to`; false on timeout. */

@@ -3,7 +3,7 @@
  * how to read the acked seq. edgepost is the system under test; the rest are the baselines
  * and the partyserver peer from bench/baselines, served by the same runtime.
  */
-import { ROOT_KEY } from "./servers.mjs";
+import { NPM_START_ROOT_KEY, ROOT_KEY } from "./servers.mjs";
 
 const wsUrl = (httpUrl) => httpUrl.replace(/^http/, "ws");
 
@@ -22,6 +22,18 @@ export function edgepostTopic(ctx) {
   };
 }
 
+/** The same worker started by `npm start` (bench/scenarios/start.mjs). */
+export function npmStartTopic(ctx) {
+  return {
+    ...edgepostTopic(ctx),
+    key: "npm_start",
+    label: "edgepost via npm start",
+    http: ctx.npmStart.http,
+    pgid: ctx.npmStart.pgid,
+    subscribeUrl: (name) => `${wsUrl(ctx.npmStart.url)}/v1/topics/${name}/subscribe?token=${NPM_START_ROOT_KEY}`,
+  };
+}
+
 function baseline(ctx, key, label, publishRoute, subscribeRoute = "subscribe") {
   return {
     key,
@@ -37,14 +49,33 @@ function baseline(ctx, key, label, publishRoute, subscribeRoute = "subscribe") {
 
 /** Publish baselines: the HTTP path, one RPC, one insert, a batch insert. */
 export const bareWorker = (ctx) => ({ ...baseline(ctx, "bare", "baseline: bare worker 200", "bare"), publishPath: () => "/bare", noSeq: true });
+/** The same bare worker behind the static-assets router edgepost has (servers.mjs, withEdgepostAssets). */
+export const bareWorkerSameAssets = (ctx) => ({
+  ...bareWorker(ctx),
+  key: "bare_assets",
+  label: "baseline: bare worker 200, edgepost's [assets]",
+  http: ctx.baselinesAssets.http,
+  pgid: ctx.baselinesAssets.pgid,
+});
 export const noopObject = (ctx) => ({ ...baseline(ctx, "noop_do", "baseline: worker -> no-op DO", "noop"), noSeq: true });
 export const insertObject = (ctx) => baseline(ctx, "insert_do", "baseline: DO one SQLite insert", "insert");
 export const batchInsertObject = (ctx) => baseline(ctx, "insert_batch_do", "baseline: DO n-row insert transaction", "insert-batch");
 
-/** Fan-out systems: edgepost and the broadcast baselines and peer. */
+/**
+ * edgepost with `?batch=1` subscribers (DESIGN.md "Batched frames"): under load a subscriber's
+ * pending messages go out as one `{"type":"messages"}` frame. A server without batching
+ * ignores the parameter and sends one frame per message, which the subscribers read too.
+ */
+export function edgepostBatchedTopic(ctx) {
+  const plain = edgepostTopic(ctx);
+  return { ...plain, key: "edgepost_batched", label: "edgepost topic, batch=1 subscribers", subscribeUrl: (name) => `${plain.subscribeUrl(name)}&batch=1` };
+}
+
+/** Fan-out systems: edgepost (plain and batched subscribers) and the broadcast baselines and peer. */
 export function fanoutSystems(ctx) {
   return [
     edgepostTopic(ctx),
+    edgepostBatchedTopic(ctx),
     baseline(ctx, "broadcast_insert", "baseline: DO broadcast + one insert", "broadcast-insert"),
     baseline(ctx, "partyserver", "peer: partyserver room (no durability)", "parties/room", "parties/room"),
     baseline(ctx, "broadcast", "baseline: DO broadcast, no storage", "broadcast"),

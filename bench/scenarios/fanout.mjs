@@ -23,9 +23,16 @@ export const FIXED_RATE = { 1: 50, 100: 20, 1000: 5 };
  * the pipeline full, small enough that send buffers stay bounded (1,000 x 4 frames at most).
  */
 export const WINDOW = { 1: 64, 100: 16, 1000: 4 };
+/**
+ * With `batch=1` subscribers, messages that wait for a subscriber's socket leave together in
+ * one frame, so a window of 4 would cap the batches at 4 messages; 32 lets the server batch
+ * (1,000 x 32 messages of ~400 B buffered at most).
+ */
+export const BATCHED_WINDOW = { 1: 64, 100: 32, 1000: 32 };
 
 const SATURATION_FIELDS = {
   deliveriesPerSec: (run) => run.deliveriesPerSec,
+  messagesPerFrame: (run) => run.messagesPerFrame,
   // Server CPU per delivered frame: unlike deliveries/s, barely moved by neighbours.
   serverCpuUsPerDelivery: (run) => run.serverCpuUsPerDelivery,
   messagesPerSec: (run) => run.messagesPerSec,
@@ -65,7 +72,7 @@ export async function runFanout(ctx) {
         await warmup(ctx, system, name, subscribers);
         const base = { scenario: "c", system: system.key, label: system.label };
         const rate = FIXED_RATE[count] ?? 10;
-        const window = WINDOW[count] ?? 4;
+        const window = (system.key === "edgepost_batched" ? BATCHED_WINDOW[count] : WINDOW[count]) ?? 4;
         saturation.push({
           ...base,
           params: { subscribers: count, phase: "saturation", window, connectMs, openRetries: subscribers.openRetries },

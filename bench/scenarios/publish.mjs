@@ -14,6 +14,7 @@ import { closedLoop } from "../lib/load.mjs";
 import { cpuWindow, histogram, nowMs, recordMs, summarize } from "../lib/stats.mjs";
 import {
   bareWorker,
+  bareWorkerSameAssets,
   batchInsertObject,
   edgepostTopic,
   edgepostWorkerOnly,
@@ -81,8 +82,8 @@ async function publishRun(ctx, system, { concurrency, batch, name }) {
   if (!system.noSeq) {
     const range = acked.range();
     problems.push(...range.problems);
-    if (system.key === "edgepost") {
-      const stats = await expectJson(ctx.edgepost.http.get(`/v1/topics/${name}`), "topic stats");
+    if (system.key === "edgepost" || system.key === "npm_start") {
+      const stats = await expectJson(system.http.get(`/v1/topics/${name}`), "topic stats");
       if (stats.lastSeq !== range.to) problems.push(`topic lastSeq ${stats.lastSeq}, acked up to ${range.to}`);
       if (stats.retainedMessages !== acked.seqs.length) problems.push(`topic retains ${stats.retainedMessages}, acked ${acked.seqs.length}`);
     }
@@ -100,15 +101,15 @@ async function publishRun(ctx, system, { concurrency, batch, name }) {
   };
 }
 
-function publishCase(ctx, system, params) {
+export function publishCase(ctx, system, params, scenario = "a") {
   const tag = params.batch ? `b${params.batch}` : `c${params.concurrency}`;
   return {
-    scenario: "a",
+    scenario,
     system: system.key,
     label: system.label,
     params,
     fields: FIELDS,
-    once: (repeat) => publishRun(ctx, system, { ...params, name: `${ctx.runId}-a-${system.key}-${tag}-r${repeat}` }),
+    once: (repeat) => publishRun(ctx, system, { ...params, name: `${ctx.runId}-${scenario}-${system.key}-${tag}-r${repeat}` }),
   };
 }
 
@@ -168,5 +169,7 @@ export async function runPublish(ctx) {
   specs.push(publishCase(ctx, probeTopicBatch(ctx), { concurrency: BATCH_CONCURRENCY, batch: 100 }));
   // edgepost's worker alone: answers that stop before the object.
   for (const diag of [...edgepostWorkerOnly(ctx), ...validationProbes(ctx)]) specs.push(workerOnlyCase(ctx, diag));
+  // Like for like for the 401: the bare worker behind the same assets router as edgepost.
+  if (ctx.baselinesAssets) specs.push(publishCase(ctx, bareWorkerSameAssets(ctx), { concurrency: DIAG_CONCURRENCY }));
   return runRounds(ctx, specs);
 }

@@ -1,6 +1,8 @@
 /**
  * (d) Queue: enqueue over HTTP, consume over WebSocket, ack on the socket, with 1 and 4
- * competing consumers. Producers run closed loop, held within a window of unacked messages so
+ * competing consumers. Consumers ask for batched frames (`batch=1`) and ack each batch with one
+ * `{"type":"ack","leaseIds":[...]}` when the server sends them; else one frame and one ack per
+ * message (`batchedFrames` in the results says which). Producers run closed loop, held within a window of unacked messages so
  * the queue stays short and latency means something. Acked msgs/s counts confirmed acks (the
  * server's `result` frame); latency is enqueue send to ack confirmed (HDR), p50/p99.
  *
@@ -44,7 +46,7 @@ async function queueRun(ctx, queue, consumerCount) {
   const enqueueAck = histogram();
   const statuses = new Map();
 
-  const consumers = await new ConsumerPool(`${ctx.edgepost.url.replace(/^http/, "ws")}/v1/queues/${queue}/consume?prefetch=${PREFETCH}&token=${ROOT_KEY}`, consumerCount, {
+  const consumers = await new ConsumerPool(`${ctx.edgepost.url.replace(/^http/, "ws")}/v1/queues/${queue}/consume?prefetch=${PREFETCH}&batch=1&token=${ROOT_KEY}`, consumerCount, {
     onMessage: (index, message) => {
       const times = (deliveries.get(message.c) ?? 0) + 1;
       deliveries.set(message.c, times);
@@ -97,6 +99,7 @@ async function queueRun(ctx, queue, consumerCount) {
       acked: measured,
       ackedPerSec: (measured / (lastAckAt - phaseStart)) * 1000,
       perConsumer,
+      batchedFrames: consumers.batchedFrames,
       latency: summarize(latency),
       enqueueAck: summarize(enqueueAck),
       cpu: cpuUse,

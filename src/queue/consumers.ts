@@ -121,8 +121,13 @@ export class Consumers {
       if (credit[index]! === 0) break;
       const consumer = consumers[index]!;
       const leased: LeasedRow = store.lease(seq, consumer.state.consumerId, now, consumer.state.visibilityMs ?? defaultVisibilityMs);
-      if (consumer.state.batch) batches.set(consumer, [...(batches.get(consumer) ?? []), leased]);
-      else consumer.socket.send(encodeQueueFrame(queue, leased));
+      if (consumer.state.batch) {
+        const rows = batches.get(consumer);
+        if (rows) rows.push(leased);
+        else batches.set(consumer, [leased]);
+      } else {
+        consumer.socket.send(encodeQueueFrame(queue, leased));
+      }
       credit[index]!--;
       pushed++;
       index = (index + 1) % consumers.length;

@@ -82,7 +82,7 @@ export class QueueObject extends DurableObject<Env> {
     this.alarms = new AlarmScheduler(this.ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
-    this.writes = new QueueWrites(this.ctx.storage, this.store, () => this.config, (committed) => this.afterWrites(committed));
+    this.writes = new QueueWrites(this.ctx.storage, () => this.store, () => this.config, (committed) => this.afterWrites(committed));
     this.pusher = new Pusher(() => this.name, {
       lease: (max, visibilityMs) => {
         const now = Date.now();
@@ -169,9 +169,10 @@ export class QueueObject extends DurableObject<Env> {
 
   /**
    * Lease up to `max` ready messages. With `waitSeconds` > 0 and none ready, wait (long
-   * polling, waiters.ts) until some are or the time is up.
+   * polling, waiters.ts) until some are or the time is up. `waitSeconds` null: the queue's
+   * `receiveWaitSeconds` (SQS ReceiveMessage without WaitTimeSeconds).
    */
-  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds = 0): Promise<Outcome<LeasedRow[]>> {
+  async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds: number | null = 0): Promise<Outcome<LeasedRow[]>> {
     if (this.config.push !== null) return fail(409, "push_queue", PUSH_QUEUE_MESSAGE);
     const now = Date.now();
     this.expireLeases(now);
@@ -179,8 +180,9 @@ export class QueueObject extends DurableObject<Env> {
     const leased = this.store.pull(now, max, visibilityMs);
     // Armed at the earliest due time, so a message falling due wakes the waiters below.
     await this.alarms.rearm();
-    if (leased.length > 0 || waitSeconds <= 0) return { ok: true, value: leased };
-    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, waitSeconds * 1000) };
+    const wait = waitSeconds ?? this.config.receiveWaitSeconds;
+    if (leased.length > 0 || wait <= 0) return { ok: true, value: leased };
+    return { ok: true, value: await this.waiters.wait({ max, visibilityMs }, wait * 1000) };
   }
 
   async ack(leaseIds: string[]): Promise<LeaseResult[]> {

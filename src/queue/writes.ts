@@ -26,14 +26,15 @@ export class QueueWrites {
 
   constructor(
     storage: DurableObjectStorage,
-    private readonly store: QueueStore,
+    /** Read at each flush: a group still waiting when the queue is deleted and re-opened writes to the fresh queue, after the delete. */
+    private readonly store: () => QueueStore,
     private readonly config: () => QueueConfig,
     /** After each group's transaction, before its answers: push to consumers, wake waiters, alarm. */
     afterCommit: (committed: CommittedWrites) => Promise<void>,
   ) {
     this.group = new GroupCommit(storage, {
-      apply: (write, now) => store.foldCounterWrites(() => this.apply(write, now)),
-      checkpoint: () => store.checkpoint(),
+      apply: (write, now) => store().foldCounterWrites(() => this.apply(write, now)),
+      checkpoint: () => store().checkpoint(),
       afterCommit: (applied, now) =>
         afterCommit({ enqueued: applied.some(({ result }) => result.kind === "enqueue" && result.results.some((item) => !item.duplicate)), now }),
       weigh: (write) => (write.kind === "enqueue" ? write.messages.length : write.leaseIds.length),
@@ -59,13 +60,14 @@ export class QueueWrites {
 
   private apply(write: QueueWrite, now: number): WriteResult {
     const config = this.config();
+    const store = this.store();
     switch (write.kind) {
       case "enqueue":
-        return { kind: "enqueue", results: this.store.enqueue(write.messages, now, config.dedupWindowSeconds * 1000) };
+        return { kind: "enqueue", results: store.enqueue(write.messages, now, config.dedupWindowSeconds * 1000) };
       case "ack":
-        return { kind: "lease", results: write.leaseIds.map((leaseId) => this.store.ack(leaseId, now)) };
+        return { kind: "lease", results: write.leaseIds.map((leaseId) => store.ack(leaseId, now)) };
       case "nack":
-        return { kind: "lease", results: write.leaseIds.map((leaseId) => this.store.nack(leaseId, now, write.delayMs, config)) };
+        return { kind: "lease", results: write.leaseIds.map((leaseId) => store.nack(leaseId, now, write.delayMs, config)) };
     }
   }
 }

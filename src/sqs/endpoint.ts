@@ -10,7 +10,7 @@ import { ApiError } from "../protocol/errors";
 import { MAX_REQUEST_BYTES } from "../protocol/limits";
 import type { AppEnv } from "../http/auth";
 import { changeMessageVisibility, changeMessageVisibilityBatch, deleteMessage, deleteMessageBatch } from "./actions/leases";
-import { createQueue, getQueueAttributes, getQueueUrl, listQueues, purgeQueue, setQueueAttributes } from "./actions/queues";
+import { createQueue, deleteQueueAction, getQueueAttributes, getQueueUrl, listQueues, purgeQueue, setQueueAttributes } from "./actions/queues";
 import { receiveMessage } from "./actions/receive";
 import { sendMessage, sendMessageBatch } from "./actions/send";
 import type { SqsContext } from "./context";
@@ -27,6 +27,7 @@ const ACTIONS: Record<string, Action> = {
   GetQueueAttributes: getQueueAttributes,
   SetQueueAttributes: setQueueAttributes,
   PurgeQueue: purgeQueue,
+  DeleteQueue: deleteQueueAction,
   SendMessage: sendMessage,
   SendMessageBatch: sendMessageBatch,
   ReceiveMessage: receiveMessage,
@@ -50,6 +51,20 @@ const UNSUPPORTED = new Set([
 ]);
 
 export const SQS_TARGET_PREFIX = "AmazonSQS.";
+
+/** Headers the AWS SDK for JavaScript sends from a browser (allowed by CORS on /sqs). */
+export const SQS_CORS_HEADERS = [
+  "authorization",
+  "content-type",
+  "x-amz-date",
+  "x-amz-target",
+  "x-amz-user-agent",
+  "x-amz-security-token",
+  "x-amz-content-sha256",
+  "x-amzn-query-mode",
+  "amz-sdk-invocation-id",
+  "amz-sdk-request",
+];
 
 /** Is this a request an SQS SDK sent? (For `POST /`, which otherwise belongs to the console.) */
 export function isSqsRequest(c: Context): boolean {

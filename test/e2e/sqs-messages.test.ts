@@ -163,6 +163,36 @@ describe("send and receive", () => {
   });
 });
 
+describe("long polling", () => {
+  it("answers a waiting ReceiveMessage as soon as a message is sent, and an idle one after WaitTimeSeconds", async () => {
+    const queue = await createQueue("sqs_poll");
+    const started = Date.now();
+    const waiting = sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 15, MaxNumberOfMessages: 10 }));
+    // Sent while the receive waits (or just before it arrives: either way it must be answered with it).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: "wake up" }));
+    const { Messages } = await waiting;
+    expect(Messages?.map((message) => message.Body)).toEqual(["wake up"]);
+    expect(Date.now() - started, "answered well before the 15 s wait ran out").toBeLessThan(12_000);
+
+    const idleStart = Date.now();
+    const idle = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 1 }));
+    expect(idle.Messages ?? []).toEqual([]);
+    expect(Date.now() - idleStart, "an idle long poll waits its time").toBeGreaterThanOrEqual(900);
+  });
+
+  it("waits by the queue's ReceiveMessageWaitTimeSeconds when a receive gives none", async () => {
+    const queue = await createQueue("sqs_poll_default", { ReceiveMessageWaitTimeSeconds: "1" });
+    const started = Date.now();
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url }));
+    expect(Messages ?? []).toEqual([]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    const now = Date.now();
+    await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, WaitTimeSeconds: 0 }));
+    expect(Date.now() - now, "WaitTimeSeconds 0 is a short poll").toBeLessThan(900);
+  });
+});
+
 describe("one queue, both APIs", () => {
   it("shows SQS messages through the HTTP API and HTTP messages through SQS", async () => {
     const queue = await createQueue("sqs_both");

@@ -5,6 +5,7 @@
  */
 import {
   CreateQueueCommand,
+  DeleteQueueCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ListDeadLetterSourceQueuesCommand,
@@ -101,6 +102,19 @@ describe("queues", () => {
     await sqs.send(new PurgeQueueCommand({ QueueUrl: url }));
     const purged = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ["All"] }));
     expect(purged.Attributes).toMatchObject({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesDelayed: "0", ApproximateNumberOfMessagesNotVisible: "0" });
+  });
+
+  it("deletes a queue: its messages go, it leaves the listing, and the name starts afresh", async () => {
+    const queue = name("doomed");
+    const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: queue, Attributes: { VisibilityTimeout: "7" } }));
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "gone soon" }));
+    await sqs.send(new DeleteQueueCommand({ QueueUrl }));
+    expect((await sqsError(sqs.send(new GetQueueUrlCommand({ QueueName: queue })))).name).toBe("QueueDoesNotExist");
+    expect((await sqs.send(new ListQueuesCommand({ QueueNamePrefix: queue }))).QueueUrls ?? []).toEqual([]);
+    expect((await sqsError(sqs.send(new DeleteQueueCommand({ QueueUrl })))).name).toBe("QueueDoesNotExist");
+    await sqs.send(new CreateQueueCommand({ QueueName: queue }));
+    const fresh = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ["ApproximateNumberOfMessages", "VisibilityTimeout"] }));
+    expect(fresh.Attributes).toEqual({ ApproximateNumberOfMessages: "0", VisibilityTimeout: "30" });
   });
 
   it("answers SDKs pointed at the origin (POST /) as at /sqs, and still serves the console on GET /", async () => {

@@ -1,11 +1,13 @@
 /**
  * Queue actions: CreateQueue, GetQueueUrl, ListQueues, GetQueueAttributes, SetQueueAttributes,
  * PurgeQueue, DeleteQueue. Each validates like the HTTP routes (src/http/queues.ts) and calls
- * the same object methods; existence is the directory's list of names.
+ * the same object methods (DeleteQueue: src/lifecycle/delete.ts, as the route); existence is
+ * the directory's list of names.
  */
 import { DIRECTORY_NAME } from "../../directory/directory-object";
 import { maxMessageBytes, parseWith } from "../../http/body";
 import { unwrap } from "../../http/errors";
+import { deleteQueue } from "../../lifecycle/delete";
 import { isValidName } from "../../protocol/names";
 import { QueueConfigInput } from "../../protocol/schemas";
 import { queueFromUrl, queueUrl } from "../addressing";
@@ -85,6 +87,15 @@ export async function setQueueAttributes(ctx: SqsContext, body: unknown) {
   authorize(ctx, "admin", queue);
   const update = parseWith(QueueConfigInput, toConfigUpdate(input.Attributes));
   unwrap(await queueStub(ctx, queue).configure(update));
+  return {};
+}
+
+/** The same deletion as DELETE /v1/queues/{queue}: state, links and the listing go (404 -> QueueDoesNotExist). */
+export async function deleteQueueAction(ctx: SqsContext, body: unknown) {
+  const input = parseInput(QueueOnlyInput, body);
+  const queue = queueFromUrl(input.QueueUrl);
+  authorize(ctx, "admin", queue);
+  await deleteQueue(ctx.env, queue);
   return {};
 }
 

@@ -57,8 +57,10 @@ export async function receiveMessage(ctx: SqsContext, body: unknown) {
   range("WaitTimeSeconds", input.WaitTimeSeconds, 0, L.MAX_WAIT_SECONDS);
   // Edgepost leases last at least a second: a VisibilityTimeout of 0 is served as 1.
   const visibility = input.VisibilityTimeout === undefined ? null : Math.max(L.MIN_VISIBILITY_TIMEOUT_SECONDS, input.VisibilityTimeout);
+  // The object's long poll (queue/waiters.ts): answered as soon as a message is ready, else
+  // after WaitTimeSeconds; without one (null), after the queue's ReceiveMessageWaitTimeSeconds.
   // pull answers an Outcome (409 push_queue on a push queue); its ApiError maps to SQS's errors.
-  const leased = unwrap(await queueStub(ctx, queue).pull(input.MaxNumberOfMessages ?? 1, visibility, input.WaitTimeSeconds ?? 0));
+  const leased = unwrap(await queueStub(ctx, queue).pull(input.MaxNumberOfMessages ?? 1, visibility, input.WaitTimeSeconds ?? null));
   // Newer SDKs send MessageSystemAttributeNames, older ones AttributeNames: both count.
   const systemNames = [...(input.MessageSystemAttributeNames ?? []), ...(input.AttributeNames ?? [])];
   return { Messages: await Promise.all(leased.map((row) => toSqsMessage(queue, row, systemNames, input.MessageAttributeNames))) };
