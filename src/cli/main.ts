@@ -18,8 +18,8 @@ import { statsCommand } from "./commands/stats";
 import { tailCommand } from "./commands/tail";
 import { tokenCommand } from "./commands/token";
 import { EXIT_OK, EXIT_USAGE, Output, reportError } from "./output";
+import { VERSION } from "../version";
 
-const VERSION = "0.1.0";
 export const DEFAULT_URL = "http://localhost:8787";
 
 const COMMANDS: readonly Command[] = [publishCommand, enqueueCommand, tailCommand, consumeCommand, pullCommand, pushCommand, statsCommand, deleteCommand, tokenCommand];
