@@ -12,6 +12,7 @@ import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { sendFrame } from "../sockets/send";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { forgetOrigin, linkedQueues, linkedTopics, linkTopic, unlinkTopic } from "../lifecycle/links";
@@ -19,6 +20,7 @@ import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
+import { deadMoveKey } from "./dead-moves";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
 import type { TransferredMessage } from "./transfer";
@@ -368,7 +370,7 @@ export class QueueObject extends DurableObject<Env> {
       const now = Date.now();
       const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
       if (result.ok) refundFrame(socket);
-      socket.send(JSON.stringify({ type: "result", op: op.type, ...result }));
+      sendFrame(socket, JSON.stringify({ type: "result", op: op.type, ...result }));
       this.afterChange(now);
       await this.alarms.rearm();
       return;
@@ -417,7 +419,7 @@ export class QueueObject extends DurableObject<Env> {
   private nextDueAt(): number | null {
     const now = Date.now();
     const due = this.store.nextDueAt(now, this.config.retentionSeconds * 1000);
-    if (!this.store.hasDeadPending()) return due;
+    if (!this.store.dead.hasPending()) return due;
     const retry = now + DEAD_LETTER_RETRY_MS;
     return due === null ? retry : Math.min(due, retry);
   }
@@ -434,7 +436,7 @@ export class QueueObject extends DurableObject<Env> {
       this.releaseConsumer(socket);
     }
     this.deliverReady(now);
-    if (this.store.hasDeadPending()) void this.moveDeadLetters().catch(() => {});
+    if (this.store.dead.hasPending()) void this.moveDeadLetters().catch(() => {});
   }
 
   /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
@@ -463,19 +465,20 @@ export class QueueObject extends DurableObject<Env> {
     for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
       const target = this.config.deadLetterQueue;
       if (target === null) {
-        this.store.reviveDead(Date.now());
+        this.store.dead.revive(Date.now());
         return false;
       }
+      // Lowest move number first, one batch at a time: the target recognises resends (dead-moves.ts).
       const store = this.store;
-      const rows = store.deadRows(DEAD_LETTER_BATCH);
+      const rows = store.dead.pending(DEAD_LETTER_BATCH);
       if (rows.length === 0) return false;
       await this.env.QUEUE.getByName(target).transfer(
-        rows.map((row) => ({ key: `d:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
+        rows.map((row) => ({ key: deadMoveKey(this.name, row.move), id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
       );
       // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
       if (this.store !== store) return false;
       store.deadLettered(rows.map((row) => row.seq));
     }
-    return this.store.hasDeadPending();
+    return this.store.dead.hasPending();
   }
 }

@@ -6,26 +6,22 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName } from "./clients";
-import { CrashableServer } from "./chaos";
+import { useCrashableServer } from "./chaos";
 import { Receiver } from "./receiver";
-import { stopAllServers } from "./server";
 import { pollUntil, range } from "./wait";
 
 const MESSAGES = 40;
 const KILLS = 2;
 
-let server: CrashableServer;
+const server = useCrashableServer("crash-push", { vars: { PUSH_ALLOW_HTTP: "true" } });
 let receiver: Receiver;
 
 beforeAll(async () => {
-  server = await CrashableServer.start("crash-push", { vars: { PUSH_ALLOW_HTTP: "true" } });
   // Each request is held a while, so kills land with several open.
   receiver = await Receiver.start("crash-push", () => ({ status: 200, delayMs: 300 }));
 });
 
 afterAll(async () => {
-  await stopAllServers();
-  await server?.server.dispose();
   await receiver?.close();
 });
 
