@@ -12,7 +12,7 @@
  */
 import { SendMessageBatchCommand, ReceiveMessageCommand, DeleteMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { spawn, execFileSync } from "node:child_process";
-import { Agent } from "node:http";
+import { Agent, request as httpRequest } from "node:http";
 import { parseArgs } from "node:util";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 
@@ -48,10 +48,19 @@ async function startServer() {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-async function native(url, method, path, body) {
-  const response = await fetch(url + path, { method, headers: { authorization: `Bearer ${ROOT_KEY}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
-  if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
-  return response.json();
+/** A native API call on the same keep-alive node:http agent the SDK uses (a like-for-like client). */
+function native(url, method, path, body) {
+  const payload = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url + path, { method, agent, headers: { authorization: `Bearer ${ROOT_KEY}`, "content-type": "application/json", ...(payload ? { "content-length": Buffer.byteLength(payload) } : {}) } }, (response) => {
+      let text = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk) => (text += chunk));
+      response.on("end", () => (response.statusCode >= 300 ? reject(new Error(`${method} ${path}: ${response.statusCode} ${text}`)) : resolve(JSON.parse(text))));
+    });
+    request.on("error", reject);
+    request.end(payload);
+  });
 }
 
 /** Run `step` (returns messages handled) in `CONCURRENCY` closed loops for SECONDS; msgs/s. */
@@ -60,6 +69,7 @@ async function closedLoop(step) {
   let messages = 0;
   let requests = 0;
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
       while (performance.now() < deadline) {
@@ -70,7 +80,10 @@ async function closedLoop(step) {
     }),
   );
   const elapsed = (performance.now() - start) / 1000;
-  return { msgsPerSecond: Math.round(messages / elapsed), requestsPerSecond: Math.round(requests / elapsed), messages };
+  const cpu = process.cpuUsage(cpuStart);
+  // Cores this load generator used: near 1.0 means the client, not the server, set the pace.
+  const clientCores = +((cpu.user + cpu.system) / 1e6 / elapsed).toFixed(2);
+  return { msgsPerSecond: Math.round(messages / elapsed), requestsPerSecond: Math.round(requests / elapsed), messages, clientCores };
 }
 
 async function fill(url, queue, count) {

@@ -6,6 +6,7 @@
  *
  *   node scripts/serve.mjs [--port 8787] [--host 127.0.0.1] [--persist <dir> | --persist-to <dir>]
  *                          [--root-key <key>] [--var NAME=value ...] [--exit-with-stdin]
+ *                          [--inspector-port <n>]
  *
  * Options fall back to environment variables: PORT, HOST, EDGEPOST_PERSIST_DIR,
  * EDGEPOST_ROOT_KEY. `--port 0` picks a free port. `--persist <dir>` keeps the state in <dir>
@@ -20,6 +21,8 @@
  * SIGTERM or SIGINT disposes Miniflare (which stops workerd) and exits. With
  * `--exit-with-stdin` it also stops when its stdin closes: a parent that holds the other end of
  * a pipe (a test harness) cannot leave the server behind, even if it is killed itself.
+ * `--inspector-port` (0 for a free one) opens workerd's V8 inspector and prints, before the
+ * ready line, `edgepost inspector on ws://127.0.0.1:<port>` (the soak reads the isolate's heap).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -46,13 +49,14 @@ function readOptions() {
       var: { type: "string", multiple: true },
       script: { type: "string" },
       "exit-with-stdin": { type: "boolean" },
+      "inspector-port": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      "usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir | --persist-to dir] [--root-key key] [--var NAME=value ...] [--script dist/index.js] [--exit-with-stdin]\n",
+      "usage: node scripts/serve.mjs [--port n] [--host h] [--persist dir | --persist-to dir] [--root-key key] [--var NAME=value ...] [--script dist/index.js] [--exit-with-stdin] [--inspector-port n]\n",
     );
     process.exit(0);
   }
@@ -68,7 +72,11 @@ function readOptions() {
     if (!match) fail(`invalid --var ${entry}: use NAME=value`);
     vars[match[1]] = match[2];
   }
+  const inspectorPort = values["inspector-port"] === undefined ? undefined : Number(values["inspector-port"]);
+  if (inspectorPort !== undefined && (!Number.isInteger(inspectorPort) || inspectorPort < 0 || inspectorPort > 65535)) fail(`invalid inspector port: ${values["inspector-port"]}`);
   return {
+    vars,
+    inspectorPort,
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",
     persist: persist ? path.resolve(persist) : undefined,
@@ -119,6 +127,7 @@ async function main() {
       cf: false,
       // Warnings and errors (including uncaught errors in the worker) go to stderr.
       log: new Log(LogLevel.WARN),
+      ...(options.inspectorPort === undefined ? {} : { inspectorPort: options.inspectorPort }),
     }),
   );
 
@@ -148,6 +157,7 @@ async function main() {
     if (stopping) return;
     throw error;
   }
+  if (options.inspectorPort !== undefined) process.stdout.write(`edgepost inspector on ${(await miniflare.getInspectorURL()).href}\n`);
   process.stdout.write(`edgepost listening on ${url.origin}\n`);
 }
 

@@ -56,6 +56,12 @@ export class GroupCommit<Input, Result> {
   private weight = 0;
   /** When the oldest waiting request arrived. */
   private since = 0;
+  /**
+   * True until the synchronous run that opened the group ends: requests made in one run are
+   * one group whatever the clock says (outside production's frozen clock, a loaded machine can
+   * pass 10 ms inside one run).
+   */
+  private opening = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** Transactions committed so far (observability and tests). */
   commits = 0;
@@ -71,10 +77,17 @@ export class GroupCommit<Input, Result> {
   submit(input: Input): Promise<Result> {
     return new Promise<Result>((resolve, reject) => {
       const now = Date.now();
-      if (this.waiting.length === 0) this.since = now;
+      if (this.waiting.length === 0) {
+        this.since = now;
+        this.opening = true;
+        queueMicrotask(() => {
+          this.opening = false;
+        });
+      }
       this.waiting.push({ input, resolve, reject });
       this.weight += this.options.weigh?.(input) ?? 1;
-      if (this.weight >= (this.options.maxWeight ?? DEFAULT_MAX_WEIGHT) || now - this.since >= (this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS)) {
+      const waitedTooLong = !this.opening && now - this.since >= (this.options.maxWaitMs ?? DEFAULT_MAX_WAIT_MS);
+      if (this.weight >= (this.options.maxWeight ?? DEFAULT_MAX_WEIGHT) || waitedTooLong) {
         void this.flush();
       } else if (this.timer === undefined) {
         this.timer = setTimeout(() => void this.flush(), 0);

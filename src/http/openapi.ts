@@ -9,11 +9,17 @@ import { MAX_TOKEN_TTL_SECONDS } from "../auth/tokens";
 import { NAME_PATTERN_SOURCE } from "../protocol/names";
 import * as S from "../protocol/schemas";
 import { SqsCredentialInput } from "../sqs/credentials-route";
+import { hoistSchemaDefs } from "./openapi-defs";
 
 type Schema = Record<string, unknown>;
 
-const input = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Schema;
-const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "output", unrepresentable: "any" }) as Schema;
+// Names for the definitions zod writes to `$defs` (recursive types), which hoistSchemaDefs
+// moves to components.schemas; unnamed ones get zod's own (`__schema0`, as `schema0`).
+const names = z.registry<{ id: string }>();
+names.add(S.StoredMessage.shape.data, { id: "JsonValue" });
+
+const input = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "input", unrepresentable: "any", metadata: names }) as Schema;
+const output = (schema: z.ZodType): Schema => z.toJSONSchema(schema, { io: "output", unrepresentable: "any", metadata: names }) as Schema;
 
 const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) });
 const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
@@ -57,7 +63,8 @@ const publishResponses = {
 export function openApiDocument(serverUrl: string): Schema {
   const T = ["topic"];
   const Q = ["queue"];
-  return {
+  // `$defs` inside nested schemas point nowhere in an OpenAPI document: hoisted (openapi-defs.ts).
+  return hoistSchemaDefs({
     openapi: "3.1.0",
     info: { title: "edgepost", version: "1", description: "Durable pub/sub topics and work queues on Cloudflare Workers." },
     servers: [{ url: serverUrl }],
@@ -105,7 +112,7 @@ export function openApiDocument(serverUrl: string): Schema {
       },
       "/v1/queues/{queue}": {
         get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
-        put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+        put: op("Queue settings; with push, a push queue (the secret is shown only when generated)", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfigAnswer)) } }),
         delete: op("Delete the queue (admin)", { params: Q, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/queues/{queue}/messages": {
@@ -125,5 +132,5 @@ export function openApiDocument(serverUrl: string): Schema {
         }),
       },
     },
-  };
+  });
 }

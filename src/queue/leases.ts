@@ -9,7 +9,8 @@
 import type { LeasedRow } from "../protocol/frames";
 import type { LeaseResult, QueueConfig } from "../protocol/schemas";
 import { retryDelayMs } from "./backoff";
-import { BATCH, QueueTable, STATE_DEAD } from "./table";
+import { DeadLetterMoves } from "./dead-moves";
+import { BATCH, QueueTable } from "./table";
 
 interface LeaseRowRaw {
   seq: number;
@@ -18,6 +19,9 @@ interface LeaseRowRaw {
 }
 
 export class LeaseBook extends QueueTable {
+  /** Dead letters waiting to move, numbered when they die (dead-moves.ts). */
+  readonly dead = new DeadLetterMoves(this.storage.sql);
+
   /** Seqs of up to `max` ready messages, oldest first. */
   readySeqs(now: number, max: number): number[] {
     return this.sql
@@ -110,7 +114,7 @@ export class LeaseBook extends QueueTable {
   private retire(lease: LeaseRowRaw, now: number, delayMs: number | null, config: QueueConfig): boolean {
     const exhausted = lease.attempt >= config.maxAttempts;
     if (exhausted && config.deadLetterQueue !== null) {
-      this.sql.exec("UPDATE messages SET lease_id = NULL, consumer = NULL, state = ? WHERE seq = ?", STATE_DEAD, lease.seq);
+      this.dead.markDead(lease.seq);
       return true;
     }
     const { minSeconds, maxSeconds } = config.backoff;

@@ -32,10 +32,15 @@ export const QUEUE_MIGRATIONS = [
    CREATE INDEX dedup_by_expiry ON dedup (expires_at);`,
   // Topic forwards and redrives are sent in seq order, one batch in flight per origin: the
   // highest seq stored from each origin recognises a resend for ever, not only within the
-  // publisher dedup window (dead letters, which leave out of seq order, keep windowed keys).
+  // publisher dedup window (dead letters too, by move number since issue 15: dead-moves.ts).
   `CREATE TABLE transfer_marks (origin TEXT PRIMARY KEY, last_seq INTEGER NOT NULL);`,
   // When a message was first leased (SQS's ApproximateFirstReceiveTimestamp; issue 13).
   `ALTER TABLE messages ADD COLUMN first_leased_at INTEGER;`,
   // Topics bound to this queue, told to unbind when the queue is deleted (lifecycle/links.ts).
   `CREATE TABLE bound_topics (topic TEXT PRIMARY KEY);`,
+  // Dead letters are numbered when they die and sent in that order (dead-moves.ts), so the
+  // dead-letter queue recognises a late resend too. Rows already dead keep their seq as number:
+  // the key they were sent under before, still in the target's dedup window.
+  `ALTER TABLE messages ADD COLUMN dead_move INTEGER;
+   UPDATE messages SET dead_move = seq WHERE state = 1;`,
 ] as const;

@@ -6,7 +6,7 @@
  */
 import type { PreparedMessage } from "../protocol/frames";
 import { LeaseBook } from "./leases";
-import { BATCH, STATE_DEAD, STATE_DELIVERABLE, STATE_REDRIVING } from "./table";
+import { BATCH, STATE_DELIVERABLE, STATE_REDRIVING } from "./table";
 import { claimInOrder, type TransferredMessage } from "./transfer";
 
 export type { LeaseResult } from "../protocol/schemas";
@@ -105,14 +105,9 @@ export class QueueStore extends LeaseBook {
     this.storage.transactionSync(() => {
       for (const message of messages) {
         const size = message.data.length + (message.attributes?.length ?? 0);
-        if (message.key.startsWith("d:")) {
-          // Dead letters leave their queue in the order they die, not in seq order: windowed key.
-          if (this.seen(message.key, now) !== undefined) continue;
-          this.insert({ ...message, size }, message.key, now, now, dedupWindowMs);
-          stored++;
-          continue;
-        }
-        // Forwards and redrives arrive in seq order per origin (transfer.ts).
+        // A dead letter sent before moves were numbered: its windowed key (dead-moves.ts).
+        if (message.key.startsWith("d:") && this.seen(message.key, now) !== undefined) continue;
+        // Forwards, redrives and dead letters arrive in order per origin (transfer.ts).
         if (!claimInOrder(this.sql, message.key)) continue;
         this.insert({ ...message, size }, null, now, now, dedupWindowMs);
         stored++;
@@ -129,23 +124,9 @@ export class QueueStore extends LeaseBook {
   }
 
 
-  deadRows(limit: number): DeadRow[] {
-    return this.sql
-      .exec<DeadRow & Record<string, SqlStorageValue>>("SELECT seq, id, data, attributes FROM messages WHERE state = ? ORDER BY seq LIMIT ?", STATE_DEAD, limit)
-      .toArray();
-  }
-
-  /** Dead letters whose queue was unset meanwhile go back to retrying. */
-  reviveDead(now: number): void {
-    this.sql.exec("UPDATE messages SET state = ?, visible_at = ? WHERE state = ?", STATE_DELIVERABLE, now, STATE_DEAD);
-  }
-
-  /** The dead-letter queue has stored these: they leave this queue. */
+  /** The dead-letter queue has stored these: they leave this queue (dead-moves.ts). */
   deadLettered(seqs: readonly number[]): void {
-    this.storage.transactionSync(() => {
-      for (const seq of seqs) this.sql.exec("DELETE FROM messages WHERE seq = ? AND state = ?", seq, STATE_DEAD);
-    });
-    this.bump("deadLettered", seqs.length);
+    this.storage.transactionSync(() => this.bump("deadLettered", this.dead.moved(seqs)));
   }
 
   /**
@@ -224,9 +205,5 @@ export class QueueStore extends LeaseBook {
     const dedup = this.sql.exec<{ at: number | null }>("SELECT MIN(expires_at) AS at FROM dedup").one().at;
     if (dedup !== null) candidates.push(dedup);
     return candidates.length > 0 ? Math.min(...candidates) : null;
-  }
-
-  hasDeadPending(): boolean {
-    return this.sql.exec("SELECT 1 FROM messages WHERE state = ? LIMIT 1", STATE_DEAD).toArray().length > 0;
   }
 }

@@ -1,12 +1,12 @@
 /**
  * Messages moved between objects: topic to bound queue, queue to its dead-letter queue, and
- * dead-letter queue back to a source (redrive). Each carries a key naming its origin and seq.
- * Forwards and redrives are sent in seq order, so the receiving queue keeps the highest seq
- * stored per origin and a resend stores nothing twice however late it comes; dead letters
- * are recognised within the dedup window.
+ * dead-letter queue back to a source (redrive). Each carries a key naming its origin and a
+ * number: the topic's or dead-letter queue's seq, or a dead letter's move number
+ * (dead-moves.ts). Each kind is sent in increasing order, so the receiving queue keeps the
+ * highest number stored per origin and a resend stores nothing twice however late it comes.
  */
 export interface TransferredMessage {
-  /** "t:<topic>:<seq>", "d:<queue>:<seq>" or "r:<dlq>:<seq>". */
+  /** "t:<topic>:<seq>", "d:<queue>:<move number>" or "r:<dlq>:<seq>". */
   key: string;
   /** The message's id, kept everywhere it goes. */
   id: string;
@@ -17,7 +17,7 @@ export interface TransferredMessage {
 }
 
 /**
- * For a forward or redrive key "<kind>:<origin>:<seq>" (the origin, a name, may contain ':'):
+ * For a key "<kind>:<origin>:<seq>" (the origin, a name, may contain ':'):
  * true, and the origin's mark moved to seq, when seq is past the highest stored from that
  * origin; false for a resend.
  */

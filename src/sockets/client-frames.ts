@@ -9,6 +9,7 @@ import type { Operation } from "../auth/scopes";
 import type { Env } from "../env";
 import { CloseCode } from "../protocol/frames";
 import { MAX_CLIENT_FRAME_CHARS, MAX_FRAMES_PER_SECOND } from "../protocol/limits";
+import { sendFrame } from "./send";
 
 const limiter = new FrameRateLimiter(MAX_FRAMES_PER_SECOND);
 
@@ -17,8 +18,9 @@ export function refundFrame(socket: WebSocket): void {
   limiter.refund(socket);
 }
 
+/** An error frame; dropped if the socket has closed meanwhile (send.ts). */
 export function sendError(socket: WebSocket, code: string, message: string): void {
-  socket.send(JSON.stringify({ type: "error", code, message }));
+  sendFrame(socket, JSON.stringify({ type: "error", code, message }));
 }
 
 function closeQuietly(socket: WebSocket, code: number, reason: string): void {
@@ -75,6 +77,6 @@ export async function renewGrant(env: Env, socket: WebSocket, frame: Record<stri
     closeQuietly(socket, outcome.closeCode, outcome.reason);
     return null;
   }
-  socket.send(JSON.stringify({ type: "token", ok: true, expiresAt: outcome.grant.expiresAt }));
+  sendFrame(socket, JSON.stringify({ type: "token", ok: true, expiresAt: outcome.grant.expiresAt }));
   return outcome.grant;
 }

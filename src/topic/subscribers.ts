@@ -110,6 +110,15 @@ export class SseSubscriber implements Subscriber {
     });
     // Tell EventSource how long to wait before reconnecting, and open the stream at once.
     this.write("retry: 1000\n\n");
+    // A client that goes away cancels the response body, which errors the writable side at
+    // once: forget the stream then, not at its next write (issue 15).
+    this.writer.closed.catch(() => this.gone());
+  }
+
+  private gone(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.onClosed(this);
   }
 
   isOpen(): boolean {
@@ -147,11 +156,8 @@ export class SseSubscriber implements Subscriber {
       () => {
         this.pendingBytes -= bytes.byteLength;
       },
-      () => {
-        // The client went away.
-        this.open = false;
-        this.onClosed(this);
-      },
+      // The client went away.
+      () => this.gone(),
     );
   }
 }

@@ -6,19 +6,17 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type PublishResult } from "../e2e/clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "../e2e/server";
+import { ROOT_KEY, useServer } from "../e2e/server";
 import { BrowserSession } from "./browser";
 import { assertBuilt, signIn, waitForText } from "./console-page";
 
 describe("console redrive in Chromium", () => {
   const queue = uniqueName("console-redrive");
-  let server: EdgepostServer;
+  const server = useServer({ beforeStart: assertBuilt });
   let browser: BrowserSession;
   let page: Page;
 
   beforeAll(async () => {
-    assertBuilt();
-    server = await EdgepostServer.start();
     // One delivery only: the first nack dead-letters the message.
     await call(server, "PUT", `/v1/queues/${queue}`, { maxAttempts: 1 }, 200);
     await call<PublishResult>(server, "POST", `/v1/queues/${queue}/messages`, { data: { order: 7 }, id: "order-7" }, 201);
@@ -28,8 +26,6 @@ describe("console redrive in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.dispose();
-    await stopAllServers();
   });
 
   it("nacks a message on its last attempt into the dead-letter queue, then redrives it back", async () => {

@@ -6,7 +6,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type PublishResult } from "../e2e/clients";
-import { EdgepostServer, stopAllServers } from "../e2e/server";
+import { useServer } from "../e2e/server";
 import { pollUntil } from "../e2e/wait";
 import { BrowserSession } from "./browser";
 import { UI_TIMEOUT_MS, assertBuilt, signIn, tableCell, tailRows, waitForText } from "./console-page";
@@ -15,7 +15,7 @@ describe("console with a scoped token in Chromium", () => {
   const prefix = uniqueName("scoped");
   const allowed = `${prefix}.orders`;
   const hidden = uniqueName("elsewhere");
-  let server: EdgepostServer;
+  const server = useServer({ beforeStart: assertBuilt });
   let browser: BrowserSession;
   let page: Page;
   let token: string;
@@ -23,8 +23,6 @@ describe("console with a scoped token in Chromium", () => {
   const publish = (topic: string, data: string) => call<PublishResult>(server, "POST", `/v1/topics/${topic}/messages`, { data }, 201);
 
   beforeAll(async () => {
-    assertBuilt();
-    server = await EdgepostServer.start();
     await publish(allowed, "first");
     await publish(hidden, "not for this token");
     // Names enter the directory in the background: wait until both are listed for the root key.
@@ -44,8 +42,6 @@ describe("console with a scoped token in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.dispose();
-    await stopAllServers();
   });
 
   it("lists only the topics in scope and says whose token it is", async () => {

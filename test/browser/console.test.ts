@@ -8,7 +8,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type PublishResult } from "../e2e/clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "../e2e/server";
+import { ROOT_KEY, useServer } from "../e2e/server";
 import { pollUntil, range } from "../e2e/wait";
 import { BrowserSession } from "./browser";
 import { UI_TIMEOUT_MS, assertBuilt, tableCell, tailRows, waitForText } from "./console-page";
@@ -23,7 +23,7 @@ interface QueueStats {
 describe("console in Chromium", () => {
   const topic = uniqueName("console-topic");
   const queue = uniqueName("console-queue");
-  let server: EdgepostServer;
+  const server = useServer({ beforeStart: assertBuilt });
   let browser: BrowserSession;
   let page: Page;
 
@@ -32,8 +32,6 @@ describe("console in Chromium", () => {
   const queueStats = () => call<QueueStats>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 
   beforeAll(async () => {
-    assertBuilt();
-    server = await EdgepostServer.start();
     // A topic and a queue with history, so both exist in the directory before the page opens.
     for (const data of ["before-1", "before-2", "before-3"]) await publish(data);
     for (const data of ["job-1", "job-2"]) await enqueue(data);
@@ -43,8 +41,6 @@ describe("console in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.dispose();
-    await stopAllServers();
   });
 
   it("serves the console at / with its security headers, and refuses a wrong token with a clear message", async () => {

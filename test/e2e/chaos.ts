@@ -4,8 +4,9 @@
  * URL see refused connections while it is down and reach the new process once it is back.
  * Clients wait on `whenUp()` instead of spinning against a dead port.
  */
-import { EdgepostServer } from "./server";
-import type { Target } from "./clients";
+import { readdirSync, readFileSync } from "node:fs";
+import type { Revivable } from "./resilient";
+import { useServer, type TestServer, type UseServerOptions } from "./server";
 
 /** A small deterministic generator (mulberry32): a failing run can be replayed with its seed. */
 export function seededRandom(seed: number): () => number {
@@ -45,73 +46,127 @@ export function failureKind(error: unknown): FailureKind {
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-/** A server that can be crashed and brought back, with a stable URL for clients. */
-export class CrashableServer implements Target {
-  readonly url: string;
-  readonly random: () => number;
-  kills = 0;
-  private up: Promise<void> = Promise.resolve();
-  private markUp: () => void = () => {};
+/**
+ * The file's server, crashable: `useServer()` (started in beforeAll, revived after any test that
+ * left it down, stopped in afterAll) with a seeded random source for the crash moments.
+ */
+export function useCrashableServer(label: string, options: UseServerOptions = {}): CrashableServer {
+  return new CrashableServer(useServer(options), chaosSeed(label));
+}
 
-  private constructor(
-    readonly server: EdgepostServer,
+/** Every process in the group led by `leader`, from /proc (Linux). */
+function groupPids(leader: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const fields = procStat(Number(entry));
+    if (fields && fields.pgrp === leader) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** State letter and process group of `pid` (/proc/<pid>/stat), or null if it is gone. */
+function procStat(pid: number): { state: string; pgrp: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses; split after the last ')'.
+    const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return { state: rest[0]!, pgrp: Number(rest[2]) };
+  } catch {
+    return null;
+  }
+}
+
+/** A server that can be crashed and brought back, with a stable URL for clients. */
+export class CrashableServer implements Revivable {
+  readonly random: () => number;
+
+  constructor(
+    readonly server: TestServer,
     seed: number,
   ) {
-    this.url = server.url;
     this.random = seededRandom(seed);
   }
 
-  static async start(label: string): Promise<CrashableServer> {
-    return new CrashableServer(await EdgepostServer.start(), chaosSeed(label));
+  get url(): string {
+    return this.server.url;
   }
 
   get persistDir(): string {
     return this.server.persistDir;
   }
 
+  get kills(): number {
+    return this.server.kills;
+  }
+
   /** Resolves once the server is running (at once when it is). */
   whenUp(): Promise<void> {
-    return this.up;
+    return this.server.whenUp();
   }
 
   /** SIGKILL the whole process group: workerd dies with whatever it was doing. */
-  async kill(): Promise<void> {
-    this.up = new Promise((resolve) => (this.markUp = resolve));
-    this.kills++;
-    await this.server.stop({ hard: true });
+  kill(): Promise<void> {
+    return this.server.kill();
+  }
+
+  /** Start it again on the same state and port. */
+  revive(): Promise<void> {
+    return this.server.revive();
   }
 
   /**
    * Kill at a moment when `condition()` holds, for states that last only milliseconds. The
-   * process group is frozen (SIGSTOP) when the condition is seen, checked again while nothing
-   * can move, then killed; if it no longer holds, it is thawed and watched again.
+   * process group is frozen (SIGSTOP, and waited for until every process in it is stopped) when
+   * the condition is seen, checked again while nothing can move, then killed; if it no longer
+   * holds, it is thawed and watched again. `condition` should return false rather than throw
+   * when it cannot tell (a file not there yet).
+   *
+   * Callers must still check the state the kill left (what a live reader sees of SQLite's WAL
+   * may lag what is durable) and, if the moment was missed, set it up again: `crashAt`.
    */
   async killWhen(condition: () => boolean, timeoutMs: number, describe: string): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (condition()) {
-        this.signal("SIGSTOP");
+        await this.freeze();
         if (condition()) return this.kill();
-        this.signal("SIGCONT");
+        this.server.signal("SIGCONT");
       }
       if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting to kill when ${describe}`);
       await sleep(2);
     }
   }
 
-  private signal(signal: NodeJS.Signals): void {
-    const pid = this.server.pid;
-    if (pid === null) throw new Error("the server is not running");
-    process.kill(-pid, signal);
+  /** SIGSTOP the group and wait until the kernel shows every process in it stopped. */
+  private async freeze(): Promise<void> {
+    const leader = this.server.pid;
+    if (leader === null) throw new Error("the server is not running");
+    this.server.signal("SIGSTOP");
+    const deadline = Date.now() + 5_000;
+    for (;;) {
+      const states = groupPids(leader).map((pid) => procStat(pid)?.state ?? "gone");
+      if (states.every((state) => state === "T" || state === "t" || state === "gone")) return;
+      if (Date.now() > deadline) throw new Error(`the server's processes did not stop within 5 s of SIGSTOP: states ${states.join(",")}`);
+      await sleep(1);
+    }
   }
 
-  /** Start it again on the same state and port. */
-  async revive(): Promise<void> {
-    await this.server.restart({ samePort: true });
-    if (this.server.url !== this.url) throw new Error(`restarted on ${this.server.url}, expected ${this.url}`);
-    this.markUp();
+  /**
+   * Crash at a moment, retrying the moment rather than the assertion: `setUp` builds the
+   * situation and kills the server in it, returning what it saw; `caught` checks the state the
+   * kill left. When the kill missed its moment (`caught` is false) the server is revived (if it
+   * is down) and the situation built again, up to `attempts` times; each miss is logged.
+   */
+  async crashAt<T>(setUp: (attempt: number) => Promise<T>, caught: (result: T) => boolean, options: { attempts: number; describe: string }): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const result = await setUp(attempt);
+      if (caught(result)) return result;
+      if (attempt >= options.attempts) throw new Error(`missed the moment (${options.describe}) in ${attempt} attempts`);
+      console.log(`crash moment missed (${options.describe}), attempt ${attempt} of ${options.attempts}: setting it up again`);
+      if (!this.server.running) await this.revive();
+    }
   }
-
   /** A whole number in [min, max], from the seeded source. */
   between(min: number, max: number): number {
     return min + Math.floor(this.random() * (max - min + 1));

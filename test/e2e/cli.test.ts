@@ -7,32 +7,26 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Edgepost } from "../../src/client";
 import { uniqueName } from "./clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "./server";
+import { ROOT_KEY, useServer } from "./server";
 import { Inbox, range, withTimeout } from "./wait";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/edgepost.mjs");
 const RUN_TIMEOUT_MS = 30_000;
 
-let server: EdgepostServer;
+const server = useServer();
 let client: Edgepost;
 const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
-  server = await EdgepostServer.start();
   client = new Edgepost({ url: server.url, token: ROOT_KEY });
 });
 
 afterEach(() => {
   for (const child of children) child.kill("SIGKILL");
   children.clear();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
 });
 
 interface RunOptions {

@@ -6,11 +6,10 @@
  * acknowledged enqueue was acked exactly once or dead-lettered, nothing acked came back, and an
  * enqueue that got no answer is there entirely or not at all.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type LeaseResult } from "./clients";
-import { CrashableServer } from "./chaos";
+import { useCrashableServer } from "./chaos";
 import { publishLoop, QueueWatch, resilientConsumer, resilientPuller, type PublishRecord, type Verdict } from "./resilient";
-import { stopAllServers } from "./server";
 import { pollUntil, range } from "./wait";
 
 const KILLS = 4;
@@ -28,16 +27,7 @@ interface QueueStats {
   deadLettered: number;
 }
 
-let server: CrashableServer;
-
-beforeAll(async () => {
-  server = await CrashableServer.start("crash-queues");
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.server.dispose();
-});
+const server = useCrashableServer("crash-queues");
 
 const stats = (queue: string) => call<QueueStats>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 /** Every 25th message is one no consumer can process: it is nacked on every delivery. */

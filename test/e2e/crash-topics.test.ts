@@ -6,28 +6,18 @@
  * no answer is there entirely or not at all, and every subscriber, resuming with `after`, has
  * the complete sequence.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { api, call, readHistory, uniqueName, type PublishResult, type StoredMessage } from "./clients";
-import { CrashableServer } from "./chaos";
+import { useCrashableServer } from "./chaos";
 import { publishLoop, TopicFollower, type PublishRecord } from "./resilient";
-import { stopAllServers } from "./server";
-import { range } from "./wait";
+import { pollUntil, range } from "./wait";
 
 const KILLS = 4;
 const PUBLISHERS = 6;
 const FOLLOWERS_PER_TOPIC = 3;
 const DELIVERY_TIMEOUT_MS = 60_000;
 
-let server: CrashableServer;
-
-beforeAll(async () => {
-  server = await CrashableServer.start("crash-topics");
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.server.dispose();
-});
+const server = useCrashableServer("crash-topics");
 
 const messagesPath = (topic: string) => `/v1/topics/${topic}/messages`;
 
@@ -66,7 +56,7 @@ describe("topics under repeated SIGKILL", () => {
     await server.crashRepeatedly({ kills: KILLS, progress: ackedMessages, minStep: 200, maxStep: 800, timeoutMs: 60_000 });
     // Some load on the last process too, then stop.
     const settledAt = ackedMessages() + 200;
-    while (ackedMessages() < settledAt) await new Promise((resolve) => setTimeout(resolve, 10));
+    await pollUntil(async () => (ackedMessages() >= settledAt ? true : undefined), 60_000, () => `200 more acknowledged after the last kill; have ${ackedMessages()} of ${settledAt}`, 10);
     stopped = true;
     await Promise.all(publishers);
 

@@ -4,11 +4,11 @@
  * exactly once and never held twice at a time; a consumer that disconnects holding leases has
  * them redelivered to the others; a topic fans out to two bound queues.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName } from "./clients";
 import { Ledger, runPuller, startWsConsumer } from "./consumers";
 import { messageId, publishConcurrently, type Acked } from "./load";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { range } from "./wait";
 
 const CONSUME_TIMEOUT_MS = 60_000;
@@ -23,16 +23,7 @@ interface QueueStats {
   redeliveries: number;
 }
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer();
 
 const stats = (queue: string) => call<QueueStats>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 

@@ -9,7 +9,7 @@ import net from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Edgepost, EdgepostError, type ConsumedMessage, type LeaseResult, type PublishResult, type TopicMessage } from "../../src/client";
 import { uniqueName } from "./clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "./server";
+import { ROOT_KEY, useServer } from "./server";
 import { Inbox, range, withTimeout } from "./wait";
 
 const DELIVERY_TIMEOUT_MS = 60_000;
@@ -65,18 +65,15 @@ class Relay {
   }
 }
 
-let server: EdgepostServer;
+const server = useServer();
 let relay: Relay;
 
 beforeAll(async () => {
-  server = await EdgepostServer.start();
   relay = await Relay.start(() => (server.pid === null ? null : new URL(server.url)));
 });
 
 afterAll(async () => {
   await relay?.close();
-  await stopAllServers();
-  await server?.dispose();
 });
 
 /** A client through the relay that rides out a restart: retries and reconnects come quickly. */

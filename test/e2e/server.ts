@@ -4,12 +4,16 @@
  * workerd it spawned, even when Node exits first (TOOLCHAIN.md, "Processes"). Every server
  * started here is tracked, and `stopAllServers` (afterAll) and a last-resort exit hook kill
  * the groups that are left, so a failing test cannot leave workerd holding a port or CI hanging.
+ *
+ * Tests use `useServer()`: it starts the server in beforeAll, brings it back after any test that
+ * left it down (afterEach), and stops it and removes its state in afterAll.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll, afterEach, beforeAll } from "vitest";
 import { withTimeout } from "./wait";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -17,6 +21,8 @@ const serveScript = path.join(repoRoot, "scripts/serve.mjs");
 
 export const ROOT_KEY = "e2e-root-key";
 const READY_LINE = /^edgepost listening on (http:\/\/\S+)$/m;
+/** Printed before the ready line when the inspector is on (serve.mjs `--inspector-port`). */
+const INSPECTOR_LINE = /^edgepost inspector on (ws:\/\/\S+)$/m;
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 /** Keep the tail of the server's output for error messages. */
@@ -42,6 +48,8 @@ process.on("exit", () => {
 class ServerProcess {
   private output = "";
   readonly exited: Promise<number | null>;
+  /** workerd's V8 inspector, when started with it. */
+  inspectorUrl: string | null = null;
 
   constructor(private readonly child: ChildProcess) {
     const keep = (chunk: Buffer) => {
@@ -70,7 +78,10 @@ class ServerProcess {
       onData = (chunk) => {
         stdout += chunk.toString("utf8");
         const match = READY_LINE.exec(stdout);
-        if (match) resolve(match[1]!);
+        if (match) {
+          this.inspectorUrl = INSPECTOR_LINE.exec(stdout)?.[1] ?? null;
+          resolve(match[1]!);
+        }
       };
       child.stdout!.on("data", onData);
       void this.exited.then((code) => reject(new Error(`serve.mjs exited with ${code} before it was ready:\n${this.outputTail}`)));
@@ -102,6 +113,10 @@ class ServerProcess {
 export interface StartOptions {
   /** State directory; a fresh temporary one by default (removed by `dispose`). */
   persistDir?: string;
+  /** Extra worker variables (serve.mjs `--var NAME=value`), e.g. PUSH_ALLOW_HTTP. */
+  vars?: Record<string, string>;
+  /** Open workerd's V8 inspector on a free port (`inspectorUrl`), e.g. to read the isolate's heap. */
+  inspector?: boolean;
 }
 
 export interface RestartOptions {
@@ -128,11 +143,13 @@ export class EdgepostServer {
   private constructor(
     readonly persistDir: string,
     private readonly ownsPersistDir: boolean,
+    private readonly inspector: boolean,
+    private readonly vars: Record<string, string> = {},
   ) {}
 
   static async start(options: StartOptions = {}): Promise<EdgepostServer> {
     const persistDir = options.persistDir ?? (await mkdtemp(path.join(tmpdir(), "edgepost-e2e-")));
-    const server = new EdgepostServer(persistDir, options.persistDir === undefined);
+    const server = new EdgepostServer(persistDir, options.persistDir === undefined, options.inspector ?? false, options.vars);
     await server.launch();
     return server;
   }
@@ -149,6 +166,11 @@ export class EdgepostServer {
 
   get pid(): number | null {
     return this.process?.pid ?? null;
+  }
+
+  /** workerd's V8 inspector (`ws://...`), when started with `inspector: true`. */
+  get inspectorUrl(): string | null {
+    return this.process?.inspectorUrl ?? null;
   }
 
   /** Stop gracefully (SIGTERM), or crash it with `{ hard: true }` (SIGKILL to the group). */
@@ -177,6 +199,8 @@ export class EdgepostServer {
     // `--exit-with-stdin`: should this test process die without cleaning up, the server
     // sees its stdin pipe close and stops itself.
     const args = [serveScript, "--port", String(port), "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    for (const [name, value] of Object.entries(this.vars)) args.push("--var", `${name}=${value}`);
+    if (this.inspector) args.push("--inspector-port", "0");
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,
       detached: true,
@@ -202,4 +226,148 @@ export class EdgepostServer {
 /** Stop every server this process started; for afterAll, so failures never leave strays. */
 export async function stopAllServers(): Promise<void> {
   await Promise.all([...running].map((server) => server.stop(false)));
+}
+
+export interface UseServerOptions extends StartOptions {
+  /** Runs before the server starts (e.g. a check that the bundle exists, with a clear message). */
+  beforeStart?: () => void | Promise<void>;
+}
+
+/**
+ * The server of a test file (or `describe` block): started in beforeAll, stopped and its state
+ * removed in afterAll. Between tests it is always running: a test that stopped or killed it and
+ * failed (or forgot) to bring it back leaves the next test a revived server, not ECONNREFUSED.
+ *
+ *   const server = useServer();
+ *   it("...", async () => { await call(server, "GET", "/v1/topics", undefined, 200); });
+ *
+ * Crash tests: `server.kill()` (SIGKILL to the process group), then `server.revive()` (same
+ * state, same port, so clients keep their URL); `server.whenUp()` resolves once it runs again.
+ * `server.restart({ hard, samePort })` does both at once. chaos.ts builds the seeded crash
+ * moments (`useCrashableServer`) on top of this.
+ */
+export function useServer(options: UseServerOptions = {}): TestServer {
+  const server = new TestServer(options);
+  beforeAll(async () => {
+    await options.beforeStart?.();
+    await server.start();
+  });
+  afterEach(async () => {
+    if (!server.running && server.started) await server.revive();
+  });
+  afterAll(async () => {
+    await server.dispose();
+    await stopAllServers();
+  });
+  return server;
+}
+
+/**
+ * The handle `useServer()` returns. `url` stays the last address while the server is down
+ * (requests then fail with ECONNREFUSED, which crash tests count as "refused"), and `revive`
+ * comes back on that same port.
+ */
+export class TestServer {
+  private server: EdgepostServer | null = null;
+  private lastUrl: string | null = null;
+  private up: Promise<void> = Promise.resolve();
+  private markUp: () => void = () => {};
+  /** Hard kills so far (crash tests report and check it). */
+  kills = 0;
+
+  constructor(private readonly options: StartOptions = {}) {}
+
+  /** Start the server (useServer's beforeAll does). */
+  async start(): Promise<void> {
+    if (this.server) throw new Error("useServer: already started");
+    this.server = await EdgepostServer.start(this.options);
+    this.lastUrl = this.server.url;
+  }
+
+  get started(): boolean {
+    return this.server !== null;
+  }
+
+  /** Whether a server process is running now (false between a kill and a revive). */
+  get running(): boolean {
+    return this.server?.pid !== null && this.server?.pid !== undefined;
+  }
+
+  private get current(): EdgepostServer {
+    if (!this.server) throw new Error("useServer: the server is not started yet (use it inside tests and hooks)");
+    return this.server;
+  }
+
+  /** The server's address; while it is down, the address it comes back on. */
+  get url(): string {
+    if (this.server?.pid) this.lastUrl = this.server.url;
+    if (!this.lastUrl) throw new Error("useServer: the server is not started yet (use it inside tests and hooks)");
+    return this.lastUrl;
+  }
+
+  /** `ws://` form of `url`, for WebSocket clients. */
+  get wsUrl(): string {
+    return this.url.replace(/^http/, "ws");
+  }
+
+  get persistDir(): string {
+    return this.current.persistDir;
+  }
+
+  /** The process group leader's pid (serve.mjs), or null while the server is down. */
+  get pid(): number | null {
+    return this.server?.pid ?? null;
+  }
+
+  /** workerd's V8 inspector (`ws://...`) with `useServer({ inspector: true })`, else null. */
+  get inspectorUrl(): string | null {
+    return this.server?.inspectorUrl ?? null;
+  }
+
+  /** Resolves once the server is running (at once when it is). */
+  whenUp(): Promise<void> {
+    return this.up;
+  }
+
+  /** Stop gracefully (SIGTERM), or crash it with `{ hard: true }`; `revive` brings it back. */
+  async stop(options: { hard?: boolean } = {}): Promise<void> {
+    if (this.running) this.lastUrl = this.current.url;
+    this.up = new Promise((resolve) => (this.markUp = resolve));
+    if (options.hard) this.kills++;
+    await this.current.stop(options);
+  }
+
+  /** SIGKILL the whole process group: workerd dies with whatever it was doing. */
+  kill(): Promise<void> {
+    return this.stop({ hard: true });
+  }
+
+  /** Start it again on the same state and the same port (clients keep their URL). */
+  async revive(): Promise<void> {
+    const expected = this.url;
+    await this.current.restart({ samePort: true });
+    this.lastUrl = this.current.url;
+    this.markUp();
+    if (this.lastUrl !== expected) throw new Error(`useServer: revived on ${this.lastUrl}, expected ${expected}`);
+  }
+
+  /** Stop (SIGKILL with `hard`) and start again on the same state; the port may change unless `samePort`. */
+  async restart(options: RestartOptions = {}): Promise<void> {
+    await this.stop(options);
+    await this.current.restart({ samePort: options.samePort ?? false });
+    this.lastUrl = this.current.url;
+    this.markUp();
+  }
+
+  /** Send a signal to the whole process group (SIGSTOP/SIGCONT to freeze a moment). */
+  signal(signal: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid === null) throw new Error("the server is not running");
+    process.kill(-pid, signal);
+  }
+
+  async dispose(): Promise<void> {
+    const server = this.server;
+    if (server) await server.dispose();
+  }
 }

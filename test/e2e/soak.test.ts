@@ -5,16 +5,19 @@
  * queue whose only consumer never acks, so every message there expires, comes back and is
  * dead-lettered at maxAttempts. The server's memory (RSS of workerd and of its whole process
  * group, from /proc) is sampled and printed; workerd's must not keep climbing: the last third's
- * peak stays within MEMORY_GROWTH_FACTOR of the first third's.
+ * peak stays within MEMORY_GROWTH_FACTOR of the first third's. The JS heap of the isolate that
+ * runs every object (V8's inspector, heap.ts) is sampled too, after a full collection: under
+ * production's 128 MB per isolate, and levelling off the same way.
  *
  * EDGEPOST_SOAK_SECONDS sets the length (default 60, for CI); `npm run test:soak` runs 10 minutes.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, readHistory, uniqueName, type LeasedMessage, type LeaseResult, type PublishResult } from "./clients";
 import { seededRandom, chaosSeed, sleep } from "./chaos";
+import { HeapSampler } from "./heap";
 import { mib, MemorySampler } from "./memory";
 import { publishLoop, QueueWatch, resilientConsumer, steady, TopicFollower, type PublishRecord } from "./resilient";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { pollUntil, range } from "./wait";
 
 const SECONDS = Number(process.env.EDGEPOST_SOAK_SECONDS ?? 60);
@@ -35,17 +38,15 @@ const DRAIN_TIMEOUT_MS = 60_000;
  * third's 812 MiB): bounded, once the runtime has grown into its working size.
  */
 const MEMORY_GROWTH_FACTOR = 1.5;
+/**
+ * The JS heap of the worker's isolate, which holds every topic and queue object here (heap.ts),
+ * after a full collection: it must stay well inside production's 128 MB per isolate, and level
+ * off: the last third's peak within HEAP_GROWTH_FACTOR of the first third's.
+ */
+const HEAP_LIMIT_BYTES = 128 * 1024 * 1024;
+const HEAP_GROWTH_FACTOR = 1.5;
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer({ inspector: true });
 
 const queueStats = (queue: string) => call<Record<string, number>>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 
@@ -84,6 +85,8 @@ describe(`soak (${SECONDS} s)`, () => {
 
     const memory = new MemorySampler(server.pid!);
     memory.start();
+    // The collection each heap sample asks for runs when the isolate next has work: a cheap request.
+    const heap = await HeapSampler.start(server.inspectorUrl!, () => fetch(`${server.url}/v1/openapi.json`).then((response) => response.arrayBuffer()), Math.max(1_000, (SECONDS * 1000) / 30));
     const endAt = Date.now() + SECONDS * 1000;
     const running = () => Date.now() < endAt;
     const records: PublishRecord[] = [];
@@ -111,6 +114,9 @@ describe(`soak (${SECONDS} s)`, () => {
     await Promise.all([...loops, dropping]);
     // Memory is judged over the load itself, not the drain after it; printed before any check.
     memory.stop();
+    await heap.stop();
+    const heapPeaks = heap.peaks();
+    const heapSeries = heap.samples.filter((_, index) => index % Math.max(1, Math.floor(heap.samples.length / 12)) === 0).map((sample) => mib(sample.usedAfterGc));
     const peaks = memory.peaks("workerdRss");
     const requests = records.length;
     const series = memory.samples.filter((_, index) => index % Math.max(1, Math.floor(memory.samples.length / 12)) === 0).map((sample) => mib(sample.workerdRss));
@@ -120,6 +126,9 @@ describe(`soak (${SECONDS} s)`, () => {
           `whole group (with serve.mjs's Node) peak ${mib(memory.peaks("groupRss").overall.groupRss)}; ${memory.samples.length} samples`,
         `soak: workerd RSS over the run: ${series.join(" ")}`,
         `soak: growth from the first third's peak to the last's: ${((peaks.last.workerdRss - peaks.first.workerdRss) / 1024 / requests).toFixed(1)} KiB per publish request (${requests} requests)`,
+        `soak: isolate JS heap after GC (all topic and queue objects): peaks first third ${mib(heapPeaks.first)}, middle ${mib(heapPeaks.middle)}, last ${mib(heapPeaks.last)}; ` +
+          `${heap.samples.length} samples${heap.failures.length > 0 ? `, ${heap.failures.length} failed (${heap.failures[0]})` : ""}`,
+        `soak: isolate JS heap over the run: ${heapSeries.join(" ")}`,
       ].join("\n"),
     );
 
@@ -193,5 +202,7 @@ describe(`soak (${SECONDS} s)`, () => {
     );
     expect(peaks.overall.workerdRss, "workerd was found in the sampled group").toBeGreaterThan(0);
     expect(peaks.last.workerdRss, "workerd's memory does not keep climbing").toBeLessThanOrEqual(peaks.first.workerdRss * MEMORY_GROWTH_FACTOR);
+    expect(heapPeaks.overall, "the isolate's heap within production's 128 MB").toBeLessThan(HEAP_LIMIT_BYTES);
+    expect(heapPeaks.last, "the isolate's heap levels off").toBeLessThanOrEqual(heapPeaks.first * HEAP_GROWTH_FACTOR);
   });
 });

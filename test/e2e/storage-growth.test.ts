@@ -8,10 +8,10 @@
  * freelist, and (3) under a workload that keeps writing, the file stops growing once it has
  * reached the size of the largest working set.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage, type LeaseResult } from "./clients";
 import { countRows, databaseSize, objectDatabase, usedPages, type DatabaseSize } from "./persisted";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { pollUntil, range } from "./wait";
 
 const ALARM_TIMEOUT_MS = 20_000;
@@ -25,16 +25,7 @@ interface TopicStats {
   firstRetainedSeq: number | null;
 }
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer();
 
 const topicStats = (topic: string) => call<TopicStats>(server, "GET", `/v1/topics/${topic}`, undefined, 200);
 

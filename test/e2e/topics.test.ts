@@ -3,24 +3,15 @@
  * fan-out to WebSocket and SSE subscribers under concurrent publishing, resume by seq after a
  * cut connection, and durability of acknowledged publishes across server restarts.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, JsonSocket, readHistory, SseStream, uniqueName, type PublishResult, type StoredMessage, type TopicFrame } from "./clients";
 import { messageId, publishConcurrently, type Acked } from "./load";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { range } from "./wait";
 
 const DELIVERY_TIMEOUT_MS = 30_000;
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer();
 
 const messagesPath = (topic: string) => `/v1/topics/${topic}/messages`;
 const subscribePath = (topic: string, after?: number) => `/v1/topics/${topic}/subscribe${after === undefined ? "" : `?after=${after}`}`;

@@ -4,7 +4,7 @@
  * frames; queue consumers get pushed batches and settle many leases with one frame.
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { PreparedMessage } from "../../src/protocol/frames";
 import { api, TestSocket, uniqueName, type Frame } from "./helpers";
@@ -92,6 +92,25 @@ describe("batched frames: topic subscribers", () => {
     second.close();
   });
 
+  it("keeps batching across hibernation: the choice lives in the socket's attachment", async () => {
+    const topic = uniqueName("bf-hibernate");
+    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?batch=1`);
+    const plain = await TestSocket.open(`/v1/topics/${topic}/subscribe`);
+    await publishInOneTurn(topic, 3);
+    await socket.waitFor((s) => seqsOf(s).length >= 3, "3 messages before eviction");
+    await evictDurableObject(env.TOPIC.getByName(topic));
+    await publishInOneTurn(topic, 4);
+    await socket.waitFor((s) => seqsOf(s).length >= 7, "4 more after eviction");
+    expect(batchesOf(socket).map((frame) => frame.messages.map((message) => message.seq))).toEqual([
+      [1, 2, 3],
+      [4, 5, 6, 7],
+    ]);
+    await plain.waitForMessages(7);
+    expect(plain.messages().map((frame) => frame.seq)).toEqual(range(1, 7));
+    socket.close();
+    plain.close();
+  });
+
   it("skips messages at or below a future `after` inside a batch, and refuses a bad batch value", async () => {
     const topic = uniqueName("bf-after");
     await publishMany(topic, 3);
@@ -127,6 +146,20 @@ describe("batched frames: queue consumers", () => {
     const counts = await queueStats(queue);
     expect(counts.acked).toBe(40);
     expect(counts.inFlight).toBe(20);
+    consumer.close();
+  });
+
+  it("keeps a batch consumer batching across hibernation, and acks over the same socket", async () => {
+    const queue = uniqueName("bf-q-hibernate");
+    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=10&batch=1`);
+    await evictDurableObject(env.QUEUE.getByName(queue));
+    await enqueueBatch(queue, range(1, 5).map((n) => ({ data: n })));
+    await consumer.waitFor((s) => seqsOf(s).length >= 5, "5 messages after eviction");
+    expect(consumer.frames.filter((frame) => frame.type === "message")).toEqual([]);
+    const leases = batchesOf(consumer).flatMap((frame) => frame.messages).map((message) => message.leaseId!);
+    consumer.send({ type: "ack", leaseIds: leases });
+    await consumer.waitFor((s) => s.frames.some((frame) => frame.type === "results"), "the results frame");
+    expect((await queueStats(queue)).acked).toBe(5);
     consumer.close();
   });
 

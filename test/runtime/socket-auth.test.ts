@@ -4,8 +4,8 @@
  * Frame limits: too many frames per second close 4429, oversized frames 4400.
  */
 import { describe, expect, it } from "vitest";
-import { mint } from "./auth-helpers";
-import { api, sleep, TestSocket, uniqueName } from "./helpers";
+import { beforeExpiry, mint, untilExpired } from "./auth-helpers";
+import { api, TestSocket, uniqueName } from "./helpers";
 
 async function publish(topic: string, data: unknown): Promise<void> {
   expect((await api(`/v1/topics/${topic}/messages`, { body: { data } })).status).toBe(201);
@@ -14,12 +14,17 @@ async function publish(topic: string, data: unknown): Promise<void> {
 describe("credentials on open sockets", () => {
   it("closes a subscriber with 4401 once its token has expired", async () => {
     const topic = uniqueName("sock.expire");
-    // Expiry has one-second resolution (JWT exp), so a 2 s token lives between 1 and 2 s.
-    const token = await mint({ subscribe: [topic] }, 2);
-    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`, token);
-    await publish(topic, "before expiry");
-    await socket.waitForMessages(1);
-    await sleep(2100);
+    let published = 0;
+    let previous: TestSocket | undefined;
+    const { result: socket, expiresAt } = await beforeExpiry({ subscribe: [topic] }, async (token) => {
+      previous?.close();
+      const socket = (previous = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=${published}`, token));
+      await publish(topic, "before expiry");
+      published++;
+      await socket.waitForMessages(1);
+      return socket;
+    });
+    await untilExpired(expiresAt);
     await publish(topic, "after expiry");
     await socket.waitFor((s) => s.closed !== null, "the socket to close", 5000);
     expect(socket.closed!.code).toBe(4401);
@@ -28,10 +33,14 @@ describe("credentials on open sockets", () => {
 
   it("keeps a subscriber that renews its token in band", async () => {
     const topic = uniqueName("sock.renew");
-    const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`, await mint({ subscribe: [topic] }, 2));
-    socket.send({ type: "token", token: await mint({ subscribe: ["sock.*"] }, 60) });
-    await socket.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "the renewal to be confirmed");
-    await sleep(2100);
+    const renewal = await mint({ subscribe: ["sock.*"] }, 60);
+    const { result: socket, expiresAt } = await beforeExpiry({ subscribe: [topic] }, async (token) => {
+      const socket = await TestSocket.open(`/v1/topics/${topic}/subscribe?after=0`, token);
+      socket.send({ type: "token", token: renewal });
+      await socket.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "the renewal to be confirmed");
+      return socket;
+    });
+    await untilExpired(expiresAt);
     await publish(topic, "after the first token expired");
     await socket.waitForMessages(1);
     expect(socket.closed).toBeNull();
@@ -94,10 +103,18 @@ describe("credentials on consumer sockets", () => {
   it("closes an expired consumer with 4401 and gives its leases to others", async () => {
     const queue = uniqueName("sock.q");
     await api(`/v1/queues/${queue}`, { method: "PUT", body: { backoff: { minSeconds: 0.1, maxSeconds: 0.2 } } });
-    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, await mint({ consume: [queue] }, 2));
-    expect((await api(`/v1/queues/${queue}/messages`, { body: { data: "job" } })).status).toBe(201);
-    await consumer.waitForMessages(1);
-    await sleep(2100);
+    let enqueued = false;
+    let previous: TestSocket | undefined;
+    const { result: consumer, expiresAt } = await beforeExpiry({ consume: [queue] }, async (token) => {
+      // A consumer from a missed attempt gives its lease back as it goes.
+      previous?.close();
+      const consumer = (previous = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, token));
+      if (!enqueued) expect((await api(`/v1/queues/${queue}/messages`, { body: { data: "job" } })).status).toBe(201);
+      enqueued = true;
+      await consumer.waitForMessages(1);
+      return consumer;
+    });
+    await untilExpired(expiresAt);
     // Any change to the queue notices the expiry: here a second enqueue.
     await api(`/v1/queues/${queue}/messages`, { body: { data: "job 2" } });
     await consumer.waitFor((s) => s.closed !== null, "the consumer to be closed");
@@ -110,10 +127,14 @@ describe("credentials on consumer sockets", () => {
 
   it("keeps a consumer that renews its token, and refuses a renewal for another queue", async () => {
     const queue = uniqueName("sock.qr");
-    const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, await mint({ consume: [queue] }, 2));
-    consumer.send({ type: "token", token: await mint({ consume: [queue] }, 60) });
-    await consumer.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "renewal confirmed");
-    await sleep(2100);
+    const renewal = await mint({ consume: [queue] }, 60);
+    const { result: consumer, expiresAt } = await beforeExpiry({ consume: [queue] }, async (token) => {
+      const consumer = await TestSocket.open(`/v1/queues/${queue}/consume?prefetch=1`, token);
+      consumer.send({ type: "token", token: renewal });
+      await consumer.waitFor((s) => s.frames.some((frame) => frame.type === "token" && frame.ok === true), "renewal confirmed");
+      return consumer;
+    });
+    await untilExpired(expiresAt);
     await api(`/v1/queues/${queue}/messages`, { body: { data: "after renewal" } });
     await consumer.waitForMessages(1);
     consumer.send({ type: "token", token: await mint({ consume: ["other"] }, 60) });
