@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
-import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
+import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { sendFrame } from "../sockets/send";
@@ -27,12 +27,17 @@ import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
 import { QueueWrites, type CommittedWrites } from "./writes";
 import { settleOverSocket } from "./consumer-frames";
+import { PUSH_CONSUMER, Pusher } from "../push/pusher";
+import { loadPushSecret, updatePush } from "../push/settings";
 
 const DEAD_LETTER_BATCH = 100;
 /** Batches per move; the alarm continues at once when more remain. */
 const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
 const REDRIVE_BATCH = 100;
+const PUSH_QUEUE_MESSAGE = "this queue delivers by push (its push setting); set \"push\": null to pull or consume";
+/** Consumer sockets of a queue that became a push queue (4409: the 409 push_queue of HTTP). */
+const PUSH_QUEUE_CLOSE_CODE = 4409;
 
 /** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
 export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
@@ -57,12 +62,17 @@ export class QueueObject extends DurableObject<Env> {
   private waiters!: PullWaiters;
   /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
   private writes!: QueueWrites;
+  private pusher!: Pusher;
   private movingDeadLetters: Promise<boolean> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.open();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // Push requests in flight when the last instance died ended with it: retry them (after the backoff).
+    if (this.config.push !== null && this.store.releaseConsumer(PUSH_CONSUMER, Date.now(), this.config) > 0) {
+      void ctx.blockConcurrencyWhile(() => this.alarms.rearm());
+    }
   }
 
   /** Load the queue's state from storage (empty after a delete: a fresh queue). */
@@ -75,6 +85,19 @@ export class QueueObject extends DurableObject<Env> {
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
     this.writes = new QueueWrites(this.ctx.storage, () => this.store, () => this.config, (committed) => this.afterWrites(committed));
+    this.pusher = new Pusher(() => this.name, {
+      lease: (max, visibilityMs) => {
+        const now = Date.now();
+        return this.store.readySeqs(now, max).map((seq) => this.store.lease(seq, PUSH_CONSUMER, now, visibilityMs));
+      },
+      // Through the group commit, like a consumer's ack or nack (its afterWrites dispatches more).
+      settle: (leaseId, result) => {
+        const settled = result.ok ? this.writes.ack([leaseId]) : this.writes.nack([leaseId], result.retryAfterMs);
+        this.ctx.waitUntil(settled.catch((error: unknown) => console.error(`push ${result.ok ? "ack" : "nack"} of ${leaseId} failed; the lease expires instead`, error)));
+      },
+      waitUntil: (promise) => this.ctx.waitUntil(promise),
+    });
+    this.pusher.configure(this.config.push, loadPushSecret(this.ctx.storage.sql));
     this.movingDeadLetters = null;
   }
 
@@ -93,12 +116,30 @@ export class QueueObject extends DurableObject<Env> {
     return this.config;
   }
 
-  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfig>> {
+  /** Apply settings; the answer shows a push secret only when this call generated it. */
+  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfigAnswer>> {
     if (update.deadLetterQueue === this.name) return fail(400, "invalid_request", "a queue cannot be its own dead-letter queue");
-    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, update);
+    const { push, ...rest } = update;
+    const pushed = push === undefined ? undefined : updatePush(this.ctx.storage.sql, push, this.config.push);
+    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, rest, pushed?.settings);
     this.registration.ensure();
+    if (pushed) {
+      this.pusher.configure(pushed.settings, pushed.secret);
+      if (pushed.settings) this.stopPulling();
+      this.afterChange(Date.now());
+    }
     await this.alarms.rearm();
-    return { ok: true, value: this.config };
+    const answer = this.config;
+    return { ok: true, value: pushed?.generatedSecret && answer.push ? { ...answer, push: { ...answer.push, secret: pushed.generatedSecret } } : answer };
+  }
+
+  /** A queue that became a push queue: waiting pulls get nothing, consumer sockets close (4409). */
+  private stopPulling(): void {
+    this.waiters.releaseAll();
+    for (const { socket } of this.consumers.list()) {
+      socket.close(PUSH_QUEUE_CLOSE_CODE, "the queue delivers by push now; pull and consume are refused");
+      this.releaseConsumer(socket);
+    }
   }
 
   // ---- Producing --------------------------------------------------------------------------
@@ -134,6 +175,7 @@ export class QueueObject extends DurableObject<Env> {
    * `receiveWaitSeconds` (SQS ReceiveMessage without WaitTimeSeconds).
    */
   async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds: number | null = 0): Promise<Outcome<LeasedRow[]>> {
+    if (this.config.push !== null) return fail(409, "push_queue", PUSH_QUEUE_MESSAGE);
     const now = Date.now();
     this.expireLeases(now);
     const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
@@ -182,6 +224,7 @@ export class QueueObject extends DurableObject<Env> {
       expired: counters.expired,
       lastSeq: this.store.lastSeq,
       config: this.config,
+      push: this.pusher.stats(),
     };
   }
 
@@ -260,6 +303,7 @@ export class QueueObject extends DurableObject<Env> {
     // Nothing else runs between the wipe and the fresh state.
     await this.ctx.blockConcurrencyWhile(async () => {
       this.waiters.releaseAll();
+      this.pusher.configure(null, null);
       this.registration.cancel();
       await wipe(this.ctx, this.env, "queue", name);
       this.open();
@@ -287,6 +331,7 @@ export class QueueObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const consume = JSON.parse(request.headers.get("x-edgepost-consume") ?? "null") as ConsumeRequest | null;
     if (!consume) return new Response("not found", { status: 404 });
+    if (this.config.push !== null) return Response.json({ error: { code: "push_queue", message: PUSH_QUEUE_MESSAGE } }, { status: 409 });
     if (this.consumers.count() >= MAX_SOCKETS_PER_OBJECT) {
       return Response.json(
         { error: { code: "at_capacity", message: `queue has ${MAX_SOCKETS_PER_OBJECT} consumers, its limit; retry later` } },
@@ -398,8 +443,9 @@ export class QueueObject extends DurableObject<Env> {
   private deliverReady(now: number): void {
     const served = this.waiters.serve((request) => this.store.pull(now, request.max, request.visibilityMs));
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    const pushed = this.pusher.dispatch();
     // New leases expire: make sure the alarm is armed for them.
-    if (served > 0) void this.alarms.rearm();
+    if (served + pushed > 0) void this.alarms.rearm();
   }
 
   /**
