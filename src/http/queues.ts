@@ -8,7 +8,7 @@ import { ApiError } from "../protocol/errors";
 import { encodeLeased } from "../protocol/frames";
 import { DEFAULT_PREFETCH } from "../protocol/limits";
 import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, RedriveInput } from "../protocol/schemas";
-import type { ConsumeRequest } from "../queue/queue-object";
+import type { ConsumeRequest } from "../queue/requests";
 import { expiryOf } from "../auth/principal";
 import { deleteQueue } from "../lifecycle/delete";
 import { checkPushUrl } from "../push/settings";

@@ -10,7 +10,7 @@ import type { MessageRow } from "../protocol/frames";
 import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
 import { isValidName, NAME_PATTERN_SOURCE } from "../protocol/names";
 import { QueueMessageInput, TopicMessageInput } from "../protocol/schemas";
-import type { EnqueueMessage } from "../queue/queue-object";
+import type { EnqueueMessage } from "../queue/requests";
 import { maxMessageBytes, parsePublishBody, prepareMessage } from "../http/body";
 
 export interface PublishOutcome {

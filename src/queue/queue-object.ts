@@ -20,9 +20,11 @@ import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
-import { deadMoveKey } from "./dead-moves";
+import { DeadLetterMover } from "./dead-letter-mover";
+import { redrive, type RedriveResult } from "./redrive";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
+import type { ConsumeRequest, EnqueueMessage } from "./requests";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
 import { QueueWrites, type CommittedWrites } from "./writes";
@@ -30,27 +32,10 @@ import { settleOverSocket } from "./consumer-frames";
 import { PUSH_CONSUMER, Pusher } from "../push/pusher";
 import { loadPushSecret, updatePush } from "../push/settings";
 
-const DEAD_LETTER_BATCH = 100;
-/** Batches per move; the alarm continues at once when more remain. */
-const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
-const REDRIVE_BATCH = 100;
 const PUSH_QUEUE_MESSAGE = "this queue delivers by push (its push setting); set \"push\": null to pull or consume";
 /** Consumer sockets of a queue that became a push queue (4409: the 409 push_queue of HTTP). */
 const PUSH_QUEUE_CLOSE_CODE = 4409;
-
-/** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
-export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
-
-/** What the worker forwards to `fetch` for a consumer socket; validated there. */
-export interface ConsumeRequest {
-  prefetch: number;
-  visibilityTimeoutSeconds: number | null;
-  /** When the consumer's credential expires (ms); null for the root key. */
-  expiresAt: number | null;
-  /** `batch=1`: push `{"type":"messages"}` frames. */
-  batch?: boolean;
-}
 
 export class QueueObject extends DurableObject<Env> {
   // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
@@ -63,7 +48,8 @@ export class QueueObject extends DurableObject<Env> {
   /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
   private writes!: QueueWrites;
   private pusher!: Pusher;
-  private movingDeadLetters: Promise<boolean> | null = null;
+  /** Moves dead messages to the dead-letter queue (dead-letter-mover.ts). */
+  private deadLetters!: DeadLetterMover;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -98,7 +84,7 @@ export class QueueObject extends DurableObject<Env> {
       waitUntil: (promise) => this.ctx.waitUntil(promise),
     });
     this.pusher.configure(this.config.push, loadPushSecret(this.ctx.storage.sql));
-    this.movingDeadLetters = null;
+    this.deadLetters = new DeadLetterMover(this.env, this.name, () => this.store, () => this.config);
   }
 
   /** The queue's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -234,52 +220,9 @@ export class QueueObject extends DurableObject<Env> {
     return { purged };
   }
 
-  /**
-   * Move unleased messages to `to`, or each back to the queue it was dead-lettered from.
-   * Messages with neither stay. Each batch is marked as leaving before the await, so no
-   * consumer can take it meanwhile; the target deduplicates on (this queue, seq).
-   */
-  async redrive(to: string | null, max: number): Promise<Outcome<{ moved: number; skipped: number }>> {
-    let moved = 0;
-    let skipped = 0;
-    // Skipped messages go back to deliverable: the cursor keeps them from being taken again.
-    let afterSeq = 0;
-    while (moved + skipped < max) {
-      const rows = this.store.takeForRedrive(Math.min(REDRIVE_BATCH, max - moved - skipped), afterSeq);
-      if (rows.length === 0) break;
-      afterSeq = rows[rows.length - 1]!.seq;
-      const byTarget = new Map<string, typeof rows>();
-      const stay: number[] = [];
-      for (const row of rows) {
-        const target = to ?? row.source;
-        if (target === null || target === this.name) {
-          stay.push(row.seq);
-          continue;
-        }
-        byTarget.set(target, [...(byTarget.get(target) ?? []), row]);
-      }
-      this.store.finishRedrive(stay, false);
-      skipped += stay.length;
-      for (const [target, batch] of byTarget) {
-        try {
-          await this.env.QUEUE.getByName(target).transfer(
-            batch.map((row) => ({ key: `r:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null })),
-          );
-        } catch (error) {
-          this.store.finishRedrive(
-            rows.map((row) => row.seq),
-            false,
-          );
-          return fail(503, "internal_error", `redrive to ${target} failed: ${String(error)}`);
-        }
-        this.store.finishRedrive(
-          batch.map((row) => row.seq),
-          true,
-        );
-        moved += batch.length;
-      }
-    }
-    return { ok: true, value: { moved, skipped } };
+  /** Move unleased messages to `to`, or each back to the queue it was dead-lettered from (redrive.ts). */
+  async redrive(to: string | null, max: number): Promise<Outcome<RedriveResult>> {
+    return redrive(this.env, this.store, this.name, to, max);
   }
 
   // ---- Deleting and links (lifecycle/) ---------------------------------------------------
@@ -411,7 +354,7 @@ export class QueueObject extends DurableObject<Env> {
       const moreRetention = this.store.expireRetention(now - this.config.retentionSeconds * 1000);
       const moreDedup = this.store.expireDedup(now);
       this.deliverReady(now);
-      const moreDead = await this.moveDeadLetters();
+      const moreDead = await this.deadLetters.move();
       return expiry || moreRetention || moreDedup || moreDead;
     });
   }
@@ -436,7 +379,7 @@ export class QueueObject extends DurableObject<Env> {
       this.releaseConsumer(socket);
     }
     this.deliverReady(now);
-    if (this.store.dead.hasPending()) void this.moveDeadLetters().catch(() => {});
+    if (this.store.dead.hasPending()) void this.deadLetters.move().catch(() => {});
   }
 
   /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
@@ -446,39 +389,5 @@ export class QueueObject extends DurableObject<Env> {
     const pushed = this.pusher.dispatch();
     // New leases expire: make sure the alarm is armed for them.
     if (served + pushed > 0) void this.alarms.rearm();
-  }
-
-  /**
-   * Move dead messages to the dead-letter queue: stored there first (deduplicated on this
-   * queue's seq), deleted here after, so a message is never lost and never deliverable in both.
-   */
-  private moveDeadLetters(): Promise<boolean> {
-    this.movingDeadLetters ??= this.sendDeadLetters().finally(() => {
-      this.movingDeadLetters = null;
-    });
-    return this.movingDeadLetters;
-  }
-
-  private async sendDeadLetters(): Promise<boolean> {
-    // Re-read after each batch: messages that died while a batch was in flight share this
-    // move (callers coalesce on it) and must not wait for the retry alarm.
-    for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
-      const target = this.config.deadLetterQueue;
-      if (target === null) {
-        this.store.dead.revive(Date.now());
-        return false;
-      }
-      // Lowest move number first, one batch at a time: the target recognises resends (dead-moves.ts).
-      const store = this.store;
-      const rows = store.dead.pending(DEAD_LETTER_BATCH);
-      if (rows.length === 0) return false;
-      await this.env.QUEUE.getByName(target).transfer(
-        rows.map((row) => ({ key: deadMoveKey(this.name, row.move), id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
-      );
-      // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
-      if (this.store !== store) return false;
-      store.deadLettered(rows.map((row) => row.seq));
-    }
-    return this.store.dead.hasPending();
   }
 }
