@@ -75,6 +75,7 @@ function readOptions() {
   const inspectorPort = values["inspector-port"] === undefined ? undefined : Number(values["inspector-port"]);
   if (inspectorPort !== undefined && (!Number.isInteger(inspectorPort) || inspectorPort < 0 || inspectorPort > 65535)) fail(`invalid inspector port: ${values["inspector-port"]}`);
   return {
+    vars,
     inspectorPort,
     port,
     host: values.host ?? process.env.HOST ?? "127.0.0.1",

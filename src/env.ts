@@ -18,6 +18,8 @@ declare global {
       EDGEPOST_ROOT_KEY_PREVIOUS?: string;
       /** Comma-separated origins allowed by CORS; `*` (the default) allows any. */
       ALLOWED_ORIGINS?: string;
+      /** "true" lets push queues deliver to http: URLs (local development; `npm start` sets it). */
+      PUSH_ALLOW_HTTP?: string;
     }
   }
 }

@@ -6,6 +6,7 @@
 import { forgetToken, isUnauthorized, listNames, saveToken, savedToken } from "./api.js";
 import { byId, describeError, el, showResult } from "./dom.js";
 import { NameTable } from "./lists.js";
+import { wireTopicDelete } from "./admin.js";
 import { PublishForm } from "./publish.js";
 import { QueuePanel } from "./queue-panel.js";
 import { Tail } from "./tail.js";
@@ -87,6 +88,7 @@ function start(sdk, token) {
       if (kind === "queue" && name === queue.name) queue.poller?.now();
     },
   });
+  wireTopicDelete({ client, onDeleted: () => topics.refreshSoon() });
   session = { topics, queues, tail, queue, publish };
 
   signIn.hidden = true;

@@ -4,6 +4,7 @@
  * that pulls one message and acks or nacks it.
  */
 import { SERIES, drawRateChart, formatRate, ratesBetween } from "./chart.js";
+import { QueueAdmin } from "./admin.js";
 import { age, byId, count, describeError, el, poll, showResult } from "./dom.js";
 
 const REFRESH_MS = 2_000;
@@ -45,6 +46,7 @@ export class QueuePanel {
     this.pullButton.onclick = () => void this.pull();
     this.ackButton.onclick = () => void this.settle("ack");
     this.nackButton.onclick = () => void this.settle("nack");
+    this.admin = new QueueAdmin({ client, queue: () => this.name, onMutate: () => this.afterChange() });
   }
 
   show(name) {
@@ -58,6 +60,7 @@ export class QueuePanel {
     this.redriveTarget = null;
     this.setLeased(null);
     for (const element of [this.redriveResult, this.consumeResult]) showResult(element, "");
+    this.admin.reset();
     this.chart.replaceChildren();
     this.rates.textContent = "";
     this.detail.hidden = false;
@@ -97,6 +100,7 @@ export class QueuePanel {
     set("q-acked", count(stats.acked));
     set("q-consumers", count(stats.consumers));
     set("q-oldest", age(stats.oldestAgeSeconds));
+    this.admin.render(stats);
 
     const sample = { at: Date.now(), enqueued: stats.enqueued, acked: stats.acked };
     const point = this.lastSample ? ratesBetween(this.lastSample, sample) : null;
@@ -150,7 +154,9 @@ export class QueuePanel {
     const name = this.name;
     this.pullButton.disabled = true;
     try {
-      const [message] = await this.client.pull(name, { max: 1 });
+      const waitSeconds = this.admin.waitSeconds;
+      if (waitSeconds > 0) showResult(this.consumeResult, `Waiting up to ${waitSeconds} s for a message…`);
+      const [message] = await this.client.pull(name, { max: 1, waitSeconds });
       if (name !== this.name) return;
       this.setLeased(message ?? null);
       showResult(this.consumeResult, message ? `Leased seq ${message.seq} (attempt ${message.attempt}).` : "No message is ready.", message ? true : undefined);

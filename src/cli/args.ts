@@ -37,6 +37,10 @@ export const OPTIONS = {
   admin: { type: "string", multiple: true },
   ttl: { type: "string" },
   subject: { type: "string" },
+  wait: { type: "string" },
+  secret: { type: "string" },
+  concurrency: { type: "string" },
+  timeout: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

@@ -10,8 +10,10 @@ import { Edgepost } from "../client/edgepost";
 import { checkOptions, parse, UsageError } from "./args";
 import type { Command } from "./command";
 import { consumeCommand } from "./commands/consume";
+import { deleteCommand } from "./commands/delete";
 import { enqueueCommand, publishCommand } from "./commands/publish";
 import { pullCommand } from "./commands/pull";
+import { pushCommand } from "./commands/push";
 import { statsCommand } from "./commands/stats";
 import { tailCommand } from "./commands/tail";
 import { tokenCommand } from "./commands/token";
@@ -20,7 +22,7 @@ import { VERSION } from "../version";
 
 export const DEFAULT_URL = "http://localhost:8787";
 
-const COMMANDS: readonly Command[] = [publishCommand, enqueueCommand, tailCommand, consumeCommand, pullCommand, statsCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [publishCommand, enqueueCommand, tailCommand, consumeCommand, pullCommand, pushCommand, statsCommand, deleteCommand, tokenCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

@@ -17,7 +17,8 @@ import type {
   NackResponse,
   PublishResult,
   PullOptions,
-  QueueConfig,
+  QueueConfigAnswer,
+  PushSettingsInput,
   QueueConfigInput,
   QueueMessageInput,
   QueueStats,
@@ -190,6 +191,14 @@ export class Edgepost {
     return this.http.request(`/v1/topics/${segment(topic)}/subscriptions/${segment(queue)}`, { method: "DELETE" });
   }
 
+  /**
+   * Delete the topic: its log, settings, subscribers (closed 1001) and bindings; the name
+   * starts afresh. Throws EdgepostError `not_found` (404) when there was nothing.
+   */
+  deleteTopic(topic: string): Promise<{ name: string; deleted: true }> {
+    return this.http.request(`/v1/topics/${segment(topic)}`, { method: "DELETE" });
+  }
+
   // ---- Queues ---------------------------------------------------------------------------------
 
   /** @example `await client.enqueue("emails", { to: "a@example.com" }, { delaySeconds: 60 });` */
@@ -213,12 +222,13 @@ export class Edgepost {
   }
 
   /**
-   * Lease up to `max` (1-100, default 1) ready messages. Not retried: a lost answer would
-   * leave its leases to expire.
+   * Lease up to `max` (1-100, default 1) ready messages. With `waitSeconds` (0-20) and none
+   * ready, the server holds the request until one is (long polling). Not retried: a lost
+   * answer would leave its leases to expire.
    *
    * @example
    * ```ts
-   * const [message] = await client.pull("emails", { max: 1 });
+   * const [message] = await client.pull("emails", { max: 1, waitSeconds: 20 });
    * if (message) await client.ack("emails", message.leaseId);
    * ```
    */
@@ -271,9 +281,25 @@ export class Edgepost {
     return this.http.request<QueueStats>(`/v1/queues/${segment(queue)}`, { idempotent: true });
   }
 
-  /** @example `await client.configureQueue("emails", { maxAttempts: 3, deadLetterQueue: "emails-dlq" });` */
-  configureQueue(queue: string, config: QueueConfigInput): Promise<QueueConfig> {
-    return this.http.request<QueueConfig>(`/v1/queues/${segment(queue)}`, { method: "PUT", body: config, idempotent: true });
+  /**
+   * @example `await client.configureQueue("emails", { maxAttempts: 3, deadLetterQueue: "emails-dlq" });`
+   * @example `const { push } = await client.configureQueue("hooks", { push: { url: "https://example.com/hook" } }); // push.secret: keep it`
+   */
+  configureQueue(queue: string, config: QueueConfigInput): Promise<QueueConfigAnswer> {
+    return this.http.request<QueueConfigAnswer>(`/v1/queues/${segment(queue)}`, { method: "PUT", body: config, idempotent: true });
+  }
+
+  /**
+   * Make `queue` a push queue: each message is POSTed to `push.url`, signed (Standard Webhooks),
+   * or stop with `null`. Answers the push settings, with `secret` when it was generated.
+   */
+  async setPush(queue: string, push: PushSettingsInput | null): Promise<QueueConfigAnswer["push"]> {
+    return (await this.configureQueue(queue, { push })).push;
+  }
+
+  /** Delete the queue: messages, settings, consumers (closed 1001), bindings. 404 `not_found` when there was nothing. */
+  deleteQueue(queue: string): Promise<{ name: string; deleted: true }> {
+    return this.http.request(`/v1/queues/${segment(queue)}`, { method: "DELETE" });
   }
 
   /** Delete every message of the queue. */

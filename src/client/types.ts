@@ -35,6 +35,11 @@ export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
 
 export type QueueConfig = z.infer<typeof S.QueueConfig>;
 export type QueueConfigInput = z.input<typeof S.QueueConfigInput>;
+/** The answer of configureQueue: the config, with `push.secret` only when that call generated it. */
+export type QueueConfigAnswer = z.infer<typeof S.QueueConfigAnswer>;
+/** A push queue's endpoint: `{ url, secret?, maxConcurrency?, timeoutSeconds? }`. */
+export type PushSettingsInput = z.input<typeof S.PushSettingsInput>;
+/** `max`, `visibilityTimeoutSeconds`, and `waitSeconds` (0-20) to long-poll. */
 export type PullOptions = z.input<typeof S.PullInput>;
 
 /** A message leased to this client (pull or consume). */

@@ -112,7 +112,7 @@ export function openApiDocument(serverUrl: string): Schema {
       },
       "/v1/queues/{queue}": {
         get: op("Queue stats", { params: Q, responses: { "200": json(output(S.QueueStats)) } }),
-        put: op("Queue settings", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfig)) } }),
+        put: op("Queue settings; with push, a push queue (the secret is shown only when generated)", { params: Q, body: input(S.QueueConfigInput), responses: { "200": json(output(S.QueueConfigAnswer)) } }),
         delete: op("Delete the queue (admin)", { params: Q, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/queues/{queue}/messages": {

@@ -7,12 +7,14 @@ import { Hono } from "hono";
 import { ApiError } from "../protocol/errors";
 import { encodeLeased } from "../protocol/frames";
 import { DEFAULT_PREFETCH } from "../protocol/limits";
-import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, QueueMessageInput, RedriveInput } from "../protocol/schemas";
-import type { ConsumeRequest, EnqueueMessage } from "../queue/queue-object";
+import { AckInput, ConsumeQuery, ExtendInput, NackInput, PullInput, QueueConfigInput, RedriveInput } from "../protocol/schemas";
+import type { ConsumeRequest } from "../queue/requests";
 import { expiryOf } from "../auth/principal";
 import { deleteQueue } from "../lifecycle/delete";
+import { checkPushUrl } from "../push/settings";
 import { authorize, type AppEnv } from "./auth";
-import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
+import { enqueueToQueue, publishAnswer } from "../operations/messages";
+import { parseWith, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
@@ -25,6 +27,7 @@ queueRoutes.put("/:queue", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "admin", name);
   const update = parseWith(QueueConfigInput, await readJson(c, { optional: true }));
+  if (update.push) checkPushUrl(c.env, update.push.url);
   return c.json(unwrap(await queueStub(c.env, name).configure(update)));
 });
 
@@ -45,15 +48,8 @@ queueRoutes.post("/:queue/messages", async (c) => {
   const name = nameParam(c, "queue");
   authorize(c, "publish", name);
   await enforcePublishRate(c);
-  const { batch, messages } = parsePublishBody(QueueMessageInput, await readJson(c));
-  const limit = maxMessageBytes(c.env);
-  const prepared: EnqueueMessage[] = messages.map((message, index) => ({
-    ...prepareMessage(message, limit, batch ? index : undefined),
-    delayMs: message.delaySeconds === undefined ? null : message.delaySeconds * 1000,
-  }));
-  const results = await queueStub(c.env, name).enqueue(prepared);
-  const status = results.every((result) => result.duplicate) ? 200 : 201;
-  return batch ? c.json({ messages: results }, status) : c.json(results[0]!, status);
+  const { status, body } = publishAnswer(await enqueueToQueue(c.env, name, await readJson(c)));
+  return c.json(body, status);
 });
 
 queueRoutes.delete("/:queue/messages", async (c) => {

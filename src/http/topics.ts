@@ -6,13 +6,13 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ApiError } from "../protocol/errors";
 import { encodeMessage } from "../protocol/frames";
-import { DEFAULT_HISTORY_LIMIT } from "../protocol/limits";
-import { Attributes, HistoryQuery, SubscribeQuery, TopicConfigInput, TopicMessageInput } from "../protocol/schemas";
+import { Attributes, HistoryQuery, SubscribeQuery, TopicConfigInput } from "../protocol/schemas";
 import type { SubscribeRequest } from "../topic/topic-object";
 import { expiryOf } from "../auth/principal";
 import { deleteTopic } from "../lifecycle/delete";
 import { authorize, type AppEnv } from "./auth";
-import { maxMessageBytes, parsePublishBody, parseWith, prepareMessage, readJson } from "./body";
+import { publishAnswer, publishToTopic, readHistory } from "../operations/messages";
+import { parseWith, readJson } from "./body";
 import { validationError } from "./errors";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
@@ -31,19 +31,15 @@ topicRoutes.post("/:topic/messages", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "publish", name);
   await enforcePublishRate(c);
-  const { batch, messages } = parsePublishBody(TopicMessageInput, await readJson(c));
-  const limit = maxMessageBytes(c.env);
-  const prepared = messages.map((message, index) => prepareMessage(message, limit, batch ? index : undefined));
-  const results = await topicStub(c.env, name).publish(prepared);
-  const status = results.every((result) => result.duplicate) ? 200 : 201;
-  return batch ? c.json({ messages: results }, status) : c.json(results[0]!, status);
+  const { status, body } = publishAnswer(await publishToTopic(c.env, name, await readJson(c)));
+  return c.json(body, status);
 });
 
 topicRoutes.get("/:topic/messages", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "subscribe", name);
   const query = parseQuery(HistoryQuery, c.req.query());
-  const page = await topicStub(c.env, name).history(query.after ?? 0, query.limit ?? DEFAULT_HISTORY_LIMIT);
+  const page = await readHistory(c.env, name, query.after, query.limit);
   // Stored JSON is spliced in as it is: no parse and re-serialise of every payload.
   const body = `{"messages":[${page.messages.map((row) => encodeMessage(row)).join(",")}],"lastSeq":${page.lastSeq}}`;
   return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });

@@ -16,6 +16,7 @@ export type ErrorCode =
   | "not_configured"
   | "at_capacity"
   | "websocket_required"
+  | "push_queue"
   | "internal_error";
 
 export interface ErrorBody {

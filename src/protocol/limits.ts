@@ -42,6 +42,11 @@ export const MAX_PULL = 100;
 export const MAX_QUEUE_DELAY_SECONDS = 15 * 60;
 /** Longest long-poll wait (SQS's WaitTimeSeconds, DESIGN.md's waitSeconds). */
 export const MAX_WAIT_SECONDS = 20;
+/** Push queues (DESIGN.md "Push subscriptions"). */
+export const DEFAULT_PUSH_CONCURRENCY = 10;
+export const MAX_PUSH_CONCURRENCY = 100;
+export const DEFAULT_PUSH_TIMEOUT_SECONDS = 30;
+export const MAX_PUSH_TIMEOUT_SECONDS = 60;
 export const MAX_PREFETCH = 1000;
 export const DEFAULT_PREFETCH = 10;
 

@@ -113,6 +113,46 @@ export const BackoffConfig = z.strictObject({
   maxSeconds: z.number().min(0.1).max(L.DEFAULT_BACKOFF_MAX_SECONDS * 6),
 });
 
+/**
+ * A push queue's endpoint (DESIGN.md "Push subscriptions"). The scheme is checked again by the
+ * worker: `http:` only where PUSH_ALLOW_HTTP is "true".
+ */
+export const PushSettingsInput = z.strictObject({
+  url: z
+    .string()
+    .max(2048)
+    .refine((value) => URL.canParse(value) && /^https?:$/.test(new URL(value).protocol), "must be an http(s) URL"),
+  /** A Standard Webhooks secret; generated (and shown once) when absent. */
+  secret: z
+    .string()
+    .regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, "must be whsec_<base64>")
+    .refine((value) => {
+      const bytes = Math.floor(((value.length - 6) * 3) / 4) - (value.endsWith("==") ? 2 : value.endsWith("=") ? 1 : 0);
+      return bytes >= 24 && bytes <= 64;
+    }, "must encode 24 to 64 bytes")
+    .optional(),
+  maxConcurrency: z.number().int().min(1).max(L.MAX_PUSH_CONCURRENCY).optional(),
+  timeoutSeconds: z.number().int().min(1).max(L.MAX_PUSH_TIMEOUT_SECONDS).optional(),
+});
+export type PushSettingsInput = z.infer<typeof PushSettingsInput>;
+
+/** Push settings as stored and shown (never the secret). */
+export const PushSettings = z.object({
+  url: z.string(),
+  maxConcurrency: z.number().int(),
+  timeoutSeconds: z.number().int(),
+});
+export type PushSettings = z.infer<typeof PushSettings>;
+
+export const PushStats = PushSettings.extend({
+  inFlight: z.number().int(),
+  /** The last attempt's HTTP status; null when it got none (timeout, network error) or before the first. */
+  lastStatus: z.number().int().nullable(),
+  lastError: z.string().nullable(),
+  lastAttemptAt: z.number().int().nullable(),
+});
+export type PushStats = z.infer<typeof PushStats>;
+
 export const QueueConfigInput = z.strictObject({
   visibilityTimeoutSeconds: z.number().int().min(L.MIN_VISIBILITY_TIMEOUT_SECONDS).max(L.MAX_VISIBILITY_TIMEOUT_SECONDS).optional(),
   maxAttempts: z.number().int().min(1).max(L.MAX_MAX_ATTEMPTS).optional(),
@@ -125,6 +165,8 @@ export const QueueConfigInput = z.strictObject({
   delaySeconds: z.number().int().min(0).max(L.MAX_QUEUE_DELAY_SECONDS).optional(),
   /** SQS's ReceiveMessageWaitTimeSeconds: the long-poll wait of a ReceiveMessage that gives none. */
   receiveWaitSeconds: z.number().int().min(0).max(L.MAX_WAIT_SECONDS).optional(),
+  /** Deliver to an HTTP endpoint (a push queue); null stops. */
+  push: PushSettingsInput.nullable().optional(),
 });
 export type QueueConfigInput = z.infer<typeof QueueConfigInput>;
 
@@ -138,8 +180,15 @@ export const QueueConfig = z.object({
   backoff: z.object({ minSeconds: z.number(), maxSeconds: z.number() }),
   delaySeconds: z.number().int(),
   receiveWaitSeconds: z.number().int(),
+  push: PushSettings.nullable(),
 });
 export type QueueConfig = z.infer<typeof QueueConfig>;
+
+/** The answer of `PUT /v1/queues/{q}`: the config, with the push secret when that call generated it (never shown again). */
+export const QueueConfigAnswer = QueueConfig.extend({
+  push: PushSettings.extend({ secret: z.string().optional() }).nullable(),
+});
+export type QueueConfigAnswer = z.infer<typeof QueueConfigAnswer>;
 
 export const PullInput = z.strictObject({
   max: z.number().int().min(1).max(L.MAX_PULL).optional(),
@@ -239,5 +288,7 @@ export const QueueStats = z.object({
   expired: z.number().int(),
   lastSeq: z.number().int(),
   config: QueueConfig,
+  /** A push queue's delivery state; null for a pull queue. */
+  push: PushStats.nullable(),
 });
 export type QueueStats = z.infer<typeof QueueStats>;

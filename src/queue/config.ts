@@ -21,6 +21,7 @@ export function defaultQueueConfig(name: string): QueueConfig {
     backoff: { minSeconds: L.DEFAULT_BACKOFF_MIN_SECONDS, maxSeconds: L.DEFAULT_BACKOFF_MAX_SECONDS },
     delaySeconds: 0,
     receiveWaitSeconds: 0,
+    push: null,
   };
 }
 
@@ -29,7 +30,8 @@ export function loadQueueConfig(sql: SqlStorage, name: string): QueueConfig {
   return { ...defaultQueueConfig(name), ...stored, name };
 }
 
-export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: QueueConfigInput): QueueConfig {
+/** `push` is applied by the push room (push/settings.ts), which also keeps the secret. */
+export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: Omit<QueueConfigInput, "push">, push?: QueueConfig["push"]): QueueConfig {
   const next: QueueConfig = { ...current };
   if (update.visibilityTimeoutSeconds !== undefined) next.visibilityTimeoutSeconds = update.visibilityTimeoutSeconds;
   if (update.maxAttempts !== undefined) next.maxAttempts = update.maxAttempts;
@@ -39,6 +41,7 @@ export function saveQueueConfig(sql: SqlStorage, current: QueueConfig, update: Q
   if (update.backoff !== undefined) next.backoff = update.backoff;
   if (update.delaySeconds !== undefined) next.delaySeconds = update.delaySeconds;
   if (update.receiveWaitSeconds !== undefined) next.receiveWaitSeconds = update.receiveWaitSeconds;
+  if (push !== undefined) next.push = push;
   const { name: _name, ...stored } = next;
   writeMeta(sql, "config", stored);
   return next;

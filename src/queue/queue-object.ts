@@ -9,7 +9,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
-import { ConsumerFrame, type QueueConfig, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
+import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
 import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { sendFrame } from "../sockets/send";
@@ -20,32 +20,22 @@ import { hasRows, wipe } from "../lifecycle/wipe";
 import { AlarmScheduler } from "../timers/alarm-scheduler";
 import { loadQueueConfig, saveQueueConfig } from "./config";
 import { Consumers } from "./consumers";
-import { deadMoveKey } from "./dead-moves";
+import { DeadLetterMover } from "./dead-letter-mover";
+import { redrive, type RedriveResult } from "./redrive";
 import { QUEUE_MIGRATIONS } from "./schema";
 import { QueueStore, type EnqueueResult, type LeaseResult, type PreparedQueueMessage } from "./store";
+import type { ConsumeRequest, EnqueueMessage } from "./requests";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
 import { QueueWrites, type CommittedWrites } from "./writes";
 import { settleOverSocket } from "./consumer-frames";
+import { PUSH_CONSUMER, Pusher } from "../push/pusher";
+import { loadPushSecret, updatePush } from "../push/settings";
 
-const DEAD_LETTER_BATCH = 100;
-/** Batches per move; the alarm continues at once when more remain. */
-const DEAD_LETTER_ROUNDS = 10;
 const DEAD_LETTER_RETRY_MS = 5000;
-const REDRIVE_BATCH = 100;
-
-/** A message to enqueue; `delayMs` null takes the queue's `delaySeconds`. */
-export type EnqueueMessage = Omit<PreparedQueueMessage, "delayMs"> & { delayMs: number | null };
-
-/** What the worker forwards to `fetch` for a consumer socket; validated there. */
-export interface ConsumeRequest {
-  prefetch: number;
-  visibilityTimeoutSeconds: number | null;
-  /** When the consumer's credential expires (ms); null for the root key. */
-  expiresAt: number | null;
-  /** `batch=1`: push `{"type":"messages"}` frames. */
-  batch?: boolean;
-}
+const PUSH_QUEUE_MESSAGE = "this queue delivers by push (its push setting); set \"push\": null to pull or consume";
+/** Consumer sockets of a queue that became a push queue (4409: the 409 push_queue of HTTP). */
+const PUSH_QUEUE_CLOSE_CODE = 4409;
 
 export class QueueObject extends DurableObject<Env> {
   // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
@@ -57,12 +47,18 @@ export class QueueObject extends DurableObject<Env> {
   private waiters!: PullWaiters;
   /** Enqueues, acks and nacks arriving together share one transaction (writes.ts). */
   private writes!: QueueWrites;
-  private movingDeadLetters: Promise<boolean> | null = null;
+  private pusher!: Pusher;
+  /** Moves dead messages to the dead-letter queue (dead-letter-mover.ts). */
+  private deadLetters!: DeadLetterMover;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.open();
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    // Push requests in flight when the last instance died ended with it: retry them (after the backoff).
+    if (this.config.push !== null && this.store.releaseConsumer(PUSH_CONSUMER, Date.now(), this.config) > 0) {
+      void ctx.blockConcurrencyWhile(() => this.alarms.rearm());
+    }
   }
 
   /** Load the queue's state from storage (empty after a delete: a fresh queue). */
@@ -75,7 +71,20 @@ export class QueueObject extends DurableObject<Env> {
     this.registration = new Registration(this.ctx, this.env, "queue", () => this.name);
     this.waiters = new PullWaiters();
     this.writes = new QueueWrites(this.ctx.storage, () => this.store, () => this.config, (committed) => this.afterWrites(committed));
-    this.movingDeadLetters = null;
+    this.pusher = new Pusher(() => this.name, {
+      lease: (max, visibilityMs) => {
+        const now = Date.now();
+        return this.store.readySeqs(now, max).map((seq) => this.store.lease(seq, PUSH_CONSUMER, now, visibilityMs));
+      },
+      // Through the group commit, like a consumer's ack or nack (its afterWrites dispatches more).
+      settle: (leaseId, result) => {
+        const settled = result.ok ? this.writes.ack([leaseId]) : this.writes.nack([leaseId], result.retryAfterMs);
+        this.ctx.waitUntil(settled.catch((error: unknown) => console.error(`push ${result.ok ? "ack" : "nack"} of ${leaseId} failed; the lease expires instead`, error)));
+      },
+      waitUntil: (promise) => this.ctx.waitUntil(promise),
+    });
+    this.pusher.configure(this.config.push, loadPushSecret(this.ctx.storage.sql));
+    this.deadLetters = new DeadLetterMover(this.env, this.name, () => this.store, () => this.config);
   }
 
   /** The queue's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
@@ -93,12 +102,30 @@ export class QueueObject extends DurableObject<Env> {
     return this.config;
   }
 
-  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfig>> {
+  /** Apply settings; the answer shows a push secret only when this call generated it. */
+  async configure(update: QueueConfigInput): Promise<Outcome<QueueConfigAnswer>> {
     if (update.deadLetterQueue === this.name) return fail(400, "invalid_request", "a queue cannot be its own dead-letter queue");
-    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, update);
+    const { push, ...rest } = update;
+    const pushed = push === undefined ? undefined : updatePush(this.ctx.storage.sql, push, this.config.push);
+    this.config = saveQueueConfig(this.ctx.storage.sql, this.config, rest, pushed?.settings);
     this.registration.ensure();
+    if (pushed) {
+      this.pusher.configure(pushed.settings, pushed.secret);
+      if (pushed.settings) this.stopPulling();
+      this.afterChange(Date.now());
+    }
     await this.alarms.rearm();
-    return { ok: true, value: this.config };
+    const answer = this.config;
+    return { ok: true, value: pushed?.generatedSecret && answer.push ? { ...answer, push: { ...answer.push, secret: pushed.generatedSecret } } : answer };
+  }
+
+  /** A queue that became a push queue: waiting pulls get nothing, consumer sockets close (4409). */
+  private stopPulling(): void {
+    this.waiters.releaseAll();
+    for (const { socket } of this.consumers.list()) {
+      socket.close(PUSH_QUEUE_CLOSE_CODE, "the queue delivers by push now; pull and consume are refused");
+      this.releaseConsumer(socket);
+    }
   }
 
   // ---- Producing --------------------------------------------------------------------------
@@ -134,6 +161,7 @@ export class QueueObject extends DurableObject<Env> {
    * `receiveWaitSeconds` (SQS ReceiveMessage without WaitTimeSeconds).
    */
   async pull(max: number, visibilityTimeoutSeconds: number | null, waitSeconds: number | null = 0): Promise<Outcome<LeasedRow[]>> {
+    if (this.config.push !== null) return fail(409, "push_queue", PUSH_QUEUE_MESSAGE);
     const now = Date.now();
     this.expireLeases(now);
     const visibilityMs = visibilityTimeoutSeconds === null ? this.visibilityMs : visibilityTimeoutSeconds * 1000;
@@ -182,6 +210,7 @@ export class QueueObject extends DurableObject<Env> {
       expired: counters.expired,
       lastSeq: this.store.lastSeq,
       config: this.config,
+      push: this.pusher.stats(),
     };
   }
 
@@ -191,52 +220,9 @@ export class QueueObject extends DurableObject<Env> {
     return { purged };
   }
 
-  /**
-   * Move unleased messages to `to`, or each back to the queue it was dead-lettered from.
-   * Messages with neither stay. Each batch is marked as leaving before the await, so no
-   * consumer can take it meanwhile; the target deduplicates on (this queue, seq).
-   */
-  async redrive(to: string | null, max: number): Promise<Outcome<{ moved: number; skipped: number }>> {
-    let moved = 0;
-    let skipped = 0;
-    // Skipped messages go back to deliverable: the cursor keeps them from being taken again.
-    let afterSeq = 0;
-    while (moved + skipped < max) {
-      const rows = this.store.takeForRedrive(Math.min(REDRIVE_BATCH, max - moved - skipped), afterSeq);
-      if (rows.length === 0) break;
-      afterSeq = rows[rows.length - 1]!.seq;
-      const byTarget = new Map<string, typeof rows>();
-      const stay: number[] = [];
-      for (const row of rows) {
-        const target = to ?? row.source;
-        if (target === null || target === this.name) {
-          stay.push(row.seq);
-          continue;
-        }
-        byTarget.set(target, [...(byTarget.get(target) ?? []), row]);
-      }
-      this.store.finishRedrive(stay, false);
-      skipped += stay.length;
-      for (const [target, batch] of byTarget) {
-        try {
-          await this.env.QUEUE.getByName(target).transfer(
-            batch.map((row) => ({ key: `r:${this.name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null })),
-          );
-        } catch (error) {
-          this.store.finishRedrive(
-            rows.map((row) => row.seq),
-            false,
-          );
-          return fail(503, "internal_error", `redrive to ${target} failed: ${String(error)}`);
-        }
-        this.store.finishRedrive(
-          batch.map((row) => row.seq),
-          true,
-        );
-        moved += batch.length;
-      }
-    }
-    return { ok: true, value: { moved, skipped } };
+  /** Move unleased messages to `to`, or each back to the queue it was dead-lettered from (redrive.ts). */
+  async redrive(to: string | null, max: number): Promise<Outcome<RedriveResult>> {
+    return redrive(this.env, this.store, this.name, to, max);
   }
 
   // ---- Deleting and links (lifecycle/) ---------------------------------------------------
@@ -260,6 +246,7 @@ export class QueueObject extends DurableObject<Env> {
     // Nothing else runs between the wipe and the fresh state.
     await this.ctx.blockConcurrencyWhile(async () => {
       this.waiters.releaseAll();
+      this.pusher.configure(null, null);
       this.registration.cancel();
       await wipe(this.ctx, this.env, "queue", name);
       this.open();
@@ -287,6 +274,7 @@ export class QueueObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const consume = JSON.parse(request.headers.get("x-edgepost-consume") ?? "null") as ConsumeRequest | null;
     if (!consume) return new Response("not found", { status: 404 });
+    if (this.config.push !== null) return Response.json({ error: { code: "push_queue", message: PUSH_QUEUE_MESSAGE } }, { status: 409 });
     if (this.consumers.count() >= MAX_SOCKETS_PER_OBJECT) {
       return Response.json(
         { error: { code: "at_capacity", message: `queue has ${MAX_SOCKETS_PER_OBJECT} consumers, its limit; retry later` } },
@@ -366,7 +354,7 @@ export class QueueObject extends DurableObject<Env> {
       const moreRetention = this.store.expireRetention(now - this.config.retentionSeconds * 1000);
       const moreDedup = this.store.expireDedup(now);
       this.deliverReady(now);
-      const moreDead = await this.moveDeadLetters();
+      const moreDead = await this.deadLetters.move();
       return expiry || moreRetention || moreDedup || moreDead;
     });
   }
@@ -391,48 +379,15 @@ export class QueueObject extends DurableObject<Env> {
       this.releaseConsumer(socket);
     }
     this.deliverReady(now);
-    if (this.store.dead.hasPending()) void this.moveDeadLetters().catch(() => {});
+    if (this.store.dead.hasPending()) void this.deadLetters.move().catch(() => {});
   }
 
   /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
   private deliverReady(now: number): void {
     const served = this.waiters.serve((request) => this.store.pull(now, request.max, request.visibilityMs));
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
+    const pushed = this.pusher.dispatch();
     // New leases expire: make sure the alarm is armed for them.
-    if (served > 0) void this.alarms.rearm();
-  }
-
-  /**
-   * Move dead messages to the dead-letter queue: stored there first (deduplicated on this
-   * queue's seq), deleted here after, so a message is never lost and never deliverable in both.
-   */
-  private moveDeadLetters(): Promise<boolean> {
-    this.movingDeadLetters ??= this.sendDeadLetters().finally(() => {
-      this.movingDeadLetters = null;
-    });
-    return this.movingDeadLetters;
-  }
-
-  private async sendDeadLetters(): Promise<boolean> {
-    // Re-read after each batch: messages that died while a batch was in flight share this
-    // move (callers coalesce on it) and must not wait for the retry alarm.
-    for (let round = 0; round < DEAD_LETTER_ROUNDS; round++) {
-      const target = this.config.deadLetterQueue;
-      if (target === null) {
-        this.store.dead.revive(Date.now());
-        return false;
-      }
-      // Lowest move number first, one batch at a time: the target recognises resends (dead-moves.ts).
-      const store = this.store;
-      const rows = store.dead.pending(DEAD_LETTER_BATCH);
-      if (rows.length === 0) return false;
-      await this.env.QUEUE.getByName(target).transfer(
-        rows.map((row) => ({ key: deadMoveKey(this.name, row.move), id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
-      );
-      // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
-      if (this.store !== store) return false;
-      store.deadLettered(rows.map((row) => row.seq));
-    }
-    return this.store.dead.hasPending();
+    if (served + pushed > 0) void this.alarms.rearm();
   }
 }

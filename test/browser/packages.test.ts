@@ -13,7 +13,7 @@ import type { ConsoleMessage, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "../e2e/clients";
 import { CLIENT_TARBALL, ScratchProject, VERSION, assertPacked } from "../e2e/packages";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "../e2e/server";
+import { ROOT_KEY, useServer } from "../e2e/server";
 import { BrowserSession } from "./browser";
 import { UI_TIMEOUT_MS, assertBuilt } from "./console-page";
 import { StaticSite } from "./static-site";
@@ -52,15 +52,18 @@ interface Outcome {
   error?: string;
 }
 
-let server: EdgepostServer;
+const server = useServer({
+  beforeStart: () => {
+    assertBuilt();
+    assertPacked();
+  },
+});
 let project: ScratchProject;
 let site: StaticSite;
 let browser: BrowserSession;
 
 beforeAll(async () => {
-  assertBuilt();
-  assertPacked();
-  [server, project] = await Promise.all([EdgepostServer.start(), ScratchProject.create("browser")]);
+  project = await ScratchProject.create("browser");
   await project.install(CLIENT_TARBALL);
   await mkdir(project.path("www"));
   await project.write("app.js", `import { Edgepost } from "@edgepost/client";\n${PAGE_PROGRAM}`);
@@ -88,8 +91,6 @@ afterAll(async () => {
   await browser?.close();
   await site?.close();
   await project?.dispose();
-  await server?.dispose();
-  await stopAllServers();
 });
 
 /** Open the page and wait for its outcome; a page that never finishes fails with what the console said. */

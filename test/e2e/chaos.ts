@@ -6,7 +6,7 @@
  */
 import { readdirSync, readFileSync } from "node:fs";
 import type { Revivable } from "./resilient";
-import { useServer, type TestServer } from "./server";
+import { useServer, type TestServer, type UseServerOptions } from "./server";
 
 /** A small deterministic generator (mulberry32): a failing run can be replayed with its seed. */
 export function seededRandom(seed: number): () => number {
@@ -50,8 +50,8 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * The file's server, crashable: `useServer()` (started in beforeAll, revived after any test that
  * left it down, stopped in afterAll) with a seeded random source for the crash moments.
  */
-export function useCrashableServer(label: string): CrashableServer {
-  return new CrashableServer(useServer(), chaosSeed(label));
+export function useCrashableServer(label: string, options: UseServerOptions = {}): CrashableServer {
+  return new CrashableServer(useServer(options), chaosSeed(label));
 }
 
 /** Every process in the group led by `leader`, from /proc (Linux). */

@@ -4,7 +4,7 @@
  * wrangler dev proxy) in a fresh copy of the project (the working tree's files without dist/,
  * .wrangler/ or build outputs, node_modules linked), so the defaults are what is tested: the root key
  * `dev-root-key`, state persisted in `.wrangler/state` (wrangler dev's layout), the console
- * served. Only the port is overridden (PORT=0: a free one; 8787 is for people).
+ * served, `PUSH_ALLOW_HTTP="true"` (push queues may use http: URLs). Only the port is overridden (PORT=0: a free one; 8787 is for people).
  */
 import { spawn, execFileSync, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
@@ -136,6 +136,9 @@ describe("npm start", () => {
     expect(published.status).toBe(201);
     expect(published.json?.seq).toBe(1);
     expect((await fetch(`${first.url}/v1/topics/start-check`)).status, "no credentials: 401").toBe(401);
+    // npm start sets PUSH_ALLOW_HTTP="true": a push queue may deliver to a local http: URL.
+    const push = await api(first.url, "PUT", "/v1/queues/start-push", { push: { url: "http://127.0.0.1:9/hook" } });
+    expect(push.status, `push to http: accepted (${JSON.stringify(push.json)})`).toBe(200);
 
     // The console and the SDK it loads (built by prestart: not in git).
     const page = await fetch(`${first.url}/`);

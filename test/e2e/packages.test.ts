@@ -17,23 +17,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { uniqueName } from "./clients";
 import { findAnyInPublicApi } from "./package-types";
 import { CLI_TARBALL, CLIENT_TARBALL, ScratchProject, VERSION, assertPacked, repoRoot } from "./packages";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "./server";
+import { ROOT_KEY, useServer } from "./server";
 
-let server: EdgepostServer;
+const server = useServer({ beforeStart: assertPacked });
 let app: ScratchProject;
 let tools: ScratchProject;
 
 beforeAll(async () => {
-  assertPacked();
   // Two projects: the SDK's users and the CLI's users install one tarball each.
-  [server, app, tools] = await Promise.all([EdgepostServer.start(), ScratchProject.create("client"), ScratchProject.create("cli")]);
+  [app, tools] = await Promise.all([ScratchProject.create("client"), ScratchProject.create("cli")]);
   await Promise.all([app.install(CLIENT_TARBALL), tools.install(CLI_TARBALL)]);
 }, 180_000);
 
 afterAll(async () => {
   await Promise.all([app?.dispose(), tools?.dispose()]);
-  await stopAllServers();
-  await server?.dispose();
 });
 
 /** The worker's own compatibility date (wrangler.toml), for the Worker that uses the SDK. */

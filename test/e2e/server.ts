@@ -113,6 +113,8 @@ class ServerProcess {
 export interface StartOptions {
   /** State directory; a fresh temporary one by default (removed by `dispose`). */
   persistDir?: string;
+  /** Extra worker variables (serve.mjs `--var NAME=value`), e.g. PUSH_ALLOW_HTTP. */
+  vars?: Record<string, string>;
   /** Open workerd's V8 inspector on a free port (`inspectorUrl`), e.g. to read the isolate's heap. */
   inspector?: boolean;
 }
@@ -142,11 +144,12 @@ export class EdgepostServer {
     readonly persistDir: string,
     private readonly ownsPersistDir: boolean,
     private readonly inspector: boolean,
+    private readonly vars: Record<string, string> = {},
   ) {}
 
   static async start(options: StartOptions = {}): Promise<EdgepostServer> {
     const persistDir = options.persistDir ?? (await mkdtemp(path.join(tmpdir(), "edgepost-e2e-")));
-    const server = new EdgepostServer(persistDir, options.persistDir === undefined, options.inspector ?? false);
+    const server = new EdgepostServer(persistDir, options.persistDir === undefined, options.inspector ?? false, options.vars);
     await server.launch();
     return server;
   }
@@ -196,6 +199,7 @@ export class EdgepostServer {
     // `--exit-with-stdin`: should this test process die without cleaning up, the server
     // sees its stdin pipe close and stops itself.
     const args = [serveScript, "--port", String(port), "--persist", this.persistDir, "--root-key", ROOT_KEY, "--exit-with-stdin"];
+    for (const [name, value] of Object.entries(this.vars)) args.push("--var", `${name}=${value}`);
     if (this.inspector) args.push("--inspector-port", "0");
     const child = spawn(process.execPath, args, {
       cwd: repoRoot,

@@ -6,7 +6,7 @@
  */
 import { maxMessageBytes, parseWith, prepareMessage } from "../../http/body";
 import { QueueMessageInput } from "../../protocol/schemas";
-import type { EnqueueMessage } from "../../queue/queue-object";
+import type { EnqueueMessage } from "../../queue/requests";
 import { queueFromUrl } from "../addressing";
 import { authorize, publishRate, queueStub, type SqsContext } from "../context";
 import { SqsError } from "../errors";
