@@ -89,14 +89,24 @@ export class HeapSampler {
     const inspector = await Inspector.connect(inspectorUrl);
     await inspector.call("HeapProfiler.enable");
     const sampler = new HeapSampler(inspector, nudge, intervalMs);
-    await sampler.sample();
+    try {
+      await sampler.sample();
+    } catch (error) {
+      sampler.failures.push(String(error));
+    }
     sampler.loop = sampler.run();
     return sampler;
   }
 
   async sample(): Promise<HeapSample> {
     const collected = this.inspector.call("HeapProfiler.collectGarbage");
-    await Promise.all([collected, this.nudge().catch(() => undefined)]);
+    // Nudge until the collection has run: one request may come and go before it is queued.
+    let done = false;
+    void collected.then(() => (done = true), () => (done = true));
+    while (!done) {
+      await Promise.race([collected.catch(() => undefined), this.nudge().catch(() => undefined).then(() => new Promise((resolve) => setTimeout(resolve, 250)))]);
+    }
+    await collected;
     const usage = await this.inspector.call("Runtime.getHeapUsage");
     const sample = { at: Date.now(), usedAfterGc: Number(usage.usedSize), total: Number(usage.totalSize) };
     this.samples.push(sample);
