@@ -41,12 +41,20 @@ function describeSize(label: string, rows: number, size: DatabaseSize): string {
   return `${label}: ${rows} rows, ${size.pages} pages (${size.freePages} free) of ${size.pageSize} B, file ${size.fileBytes} B, WAL ${size.walBytes} B`;
 }
 
-/** After the first `warmup` rounds the database does not grow: every later round fits in freed pages. */
+/**
+ * After the first `warmup` rounds the database stops growing: the last rounds fit in freed pages.
+ * How requests group into commits depends on load (group commit), and with it where b-tree
+ * splits land, so the size may settle a little above the warm-up's (seen 2026-12-02 beside a
+ * second e2e run: 2049, then 2063 four times): what must hold is that it settles, not its level.
+ */
 function expectPlateau(pages: number[], warmup: number, label: string): void {
   const ceiling = Math.max(...pages.slice(0, warmup));
-  // A page or two of slack per round for b-tree splits landing differently; not growth.
   const later = pages.slice(warmup);
-  expect(Math.max(...later), `${label}: pages after warm-up (${pages.join(", ")})`).toBeLessThanOrEqual(ceiling + 4);
+  const settled = later.slice(Math.floor(later.length / 2));
+  // A page or two of slack per round for b-tree splits landing differently; not growth.
+  expect(Math.max(...settled) - Math.min(...settled), `${label}: pages in the last rounds (${pages.join(", ")})`).toBeLessThanOrEqual(4);
+  // And the level it settles at is the warm-up's, give or take 2 % (a leak grows every round).
+  expect(Math.max(...later), `${label}: pages after warm-up (${pages.join(", ")})`).toBeLessThanOrEqual(Math.ceil(ceiling * 1.02) + 4);
 }
 
 describe("topic retention frees storage", () => {
