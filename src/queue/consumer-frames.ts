@@ -6,20 +6,12 @@
  * frames and many lease ids, and the answer leaves once it is durable.
  */
 import { refundFrame } from "../sockets/client-frames";
+import { sendFrame } from "../sockets/send";
 import type { ConsumerFrame, LeaseResult } from "../protocol/schemas";
 import type { QueueStore } from "./store";
 import type { QueueWrites } from "./writes";
 
 type SettleFrame = Exclude<ConsumerFrame, { type: "extend" }>;
-
-/** A socket may have closed while its frame's group committed. */
-export function sendIfOpen(socket: WebSocket, frame: string): void {
-  try {
-    socket.send(frame);
-  } catch {
-    // Closed meanwhile: its leases were given back when it closed.
-  }
-}
 
 export async function settleOverSocket(socket: WebSocket, frame: SettleFrame, writes: QueueWrites, store: QueueStore): Promise<void> {
   const leaseIds = "leaseIds" in frame ? frame.leaseIds : [frame.leaseId];
@@ -30,6 +22,7 @@ export async function settleOverSocket(socket: WebSocket, frame: SettleFrame, wr
   let results: LeaseResult[];
   if (frame.type === "ack") results = await writes.ack(leaseIds);
   else results = await writes.nack(leaseIds, frame.delaySeconds === undefined ? null : frame.delaySeconds * 1000);
-  if ("leaseIds" in frame) sendIfOpen(socket, JSON.stringify({ type: "results", op: frame.type, results }));
-  else sendIfOpen(socket, JSON.stringify({ type: "result", op: frame.type, ...results[0] }));
+  // The socket may have closed while the group committed: its leases were given back then.
+  if ("leaseIds" in frame) sendFrame(socket, JSON.stringify({ type: "results", op: frame.type, results }));
+  else sendFrame(socket, JSON.stringify({ type: "result", op: frame.type, ...results[0] }));
 }
