@@ -19,23 +19,18 @@ import {
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage } from "./clients";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { REGION, sqsClient, sqsError } from "./sqs-client";
 import { pollUntil } from "./wait";
 
-let server: EdgepostServer;
+const server = useServer();
 let sqs: SQSClient;
 
-beforeAll(async () => {
-  server = await EdgepostServer.start();
+beforeAll(() => {
   sqs = sqsClient(server);
 });
 
-afterAll(async () => {
-  sqs?.destroy();
-  await stopAllServers();
-  await server?.dispose();
-});
+afterAll(() => sqs?.destroy());
 
 const md5 = (data: string | Uint8Array) => createHash("md5").update(data).digest("hex");
 const stats = (queue: string) => call<{ ready: number; inFlight: number; delayed: number; acked: number }>(server, "GET", `/v1/queues/${queue}`, undefined, 200);

@@ -19,22 +19,17 @@ import {
 } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName } from "./clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "./server";
+import { ROOT_KEY, useServer } from "./server";
 import { REGION, sqsClient, sqsError } from "./sqs-client";
 
-let server: EdgepostServer;
+const server = useServer();
 let sqs: SQSClient;
 
-beforeAll(async () => {
-  server = await EdgepostServer.start();
+beforeAll(() => {
   sqs = sqsClient(server);
 });
 
-afterAll(async () => {
-  sqs?.destroy();
-  await stopAllServers();
-  await server?.dispose();
-});
+afterAll(() => sqs?.destroy());
 
 const name = (prefix: string) => uniqueName(prefix).replace(/-/g, "_");
 const arn = (queue: string) => `arn:aws:sqs:${REGION}:000000000000:${queue}`;
