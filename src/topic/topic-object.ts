@@ -22,10 +22,10 @@ import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
 import { TopicLog, type AppendResult } from "./log";
 import { TOPIC_MIGRATIONS } from "./schema";
+import { SseKeepAlive } from "../sockets/sse-keep-alive";
 
 /** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
 const COUNT_TRIM_DELAY_MS = 1000;
-const SSE_KEEPALIVE_MS = 25_000;
 
 export interface HistoryPage {
   messages: MessageRow[];
@@ -61,7 +61,7 @@ export class TopicObject extends DurableObject<Env> {
   private registration!: Registration;
   /** Publishes that arrive together share one transaction (commit/group-commit.ts). */
   private publishes!: GroupCommit<PreparedMessage[], Appended>;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private keepAlive!: SseKeepAlive;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -78,6 +78,7 @@ export class TopicObject extends DurableObject<Env> {
     this.log = new TopicLog(ctx.storage);
     this.config = loadTopicConfig(ctx.storage.sql);
     this.fanout = new Fanout(ctx, this.log, () => this.name);
+    this.keepAlive = new SseKeepAlive(() => this.fanout.sse.size, () => this.fanout.keepAliveSse());
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(ctx, env, "topic", () => this.name);
@@ -194,8 +195,7 @@ export class TopicObject extends DurableObject<Env> {
     await this.ctx.blockConcurrencyWhile(async () => {
       this.registration.cancel();
       for (const subscriber of this.fanout.sse) subscriber.close(1001, `topic ${name} was deleted`);
-      if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-      this.keepAliveTimer = undefined;
+      this.keepAlive.stop();
       await wipe(this.ctx, this.env, "topic", name);
       this.open();
     });
@@ -221,7 +221,7 @@ export class TopicObject extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
     const response = this.fanout.openSse(after, subscribe.expiresAt);
-    this.startSseKeepAlive();
+    this.keepAlive.start();
     return response;
   }
 
@@ -282,18 +282,5 @@ export class TopicObject extends DurableObject<Env> {
     const forwarding = this.forwarder.nextDueAt();
     if (forwarding !== null) candidates.push(forwarding);
     return candidates.length > 0 ? Math.min(...candidates) : null;
-  }
-
-  private startSseKeepAlive(): void {
-    if (this.keepAliveTimer) return;
-    // A timer keeps the object awake, which an open SSE request does anyway.
-    this.keepAliveTimer = setInterval(() => {
-      if (this.fanout.sse.size === 0) {
-        if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-        this.keepAliveTimer = undefined;
-        return;
-      }
-      this.fanout.keepAliveSse();
-    }, SSE_KEEPALIVE_MS);
   }
 }
