@@ -38,3 +38,9 @@ export interface RelayFeedReply {
 export function relayObjectName(topic: string, relay: number): string {
   return `${topic}#${relay}`;
 }
+
+/** The topic and relay number of a relay object's name. */
+export function parseRelayObjectName(objectName: string): { topic: string; relay: number } {
+  const at = objectName.lastIndexOf("#");
+  return { topic: objectName.slice(0, at), relay: Number(objectName.slice(at + 1)) };
+}

@@ -16,8 +16,8 @@ import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { migrate, readMeta, writeMeta } from "../storage/migrations";
 import { DELETED_CLOSE_CODE } from "../lifecycle/wipe";
-import { partitionObjectName, parsePartitionObjectName } from "../partition/names";
-import type { RelayAttachment, RelayFeedInput, RelayFeedReply } from "./feed-protocol";
+import { partitionObjectName } from "../partition/names";
+import { parseRelayObjectName, type RelayAttachment, type RelayFeedInput, type RelayFeedReply } from "./feed-protocol";
 import { RelayFanout } from "./relay-fanout";
 import { PartitionStream } from "./stream";
 import type { MessageRow } from "../protocol/frames";
@@ -55,10 +55,9 @@ export class RelayObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    // `<topic>#<relay>`: the same shape as a partition object's name (partition/names.ts).
-    const { topic, partition } = parsePartitionObjectName(ctx.id.name ?? "");
+    const { topic, relay } = parseRelayObjectName(ctx.id.name ?? "");
     this.topic = topic;
-    this.index = partition;
+    this.index = relay;
     migrate(ctx.storage, RELAY_MIGRATIONS);
     this.loadStreams();
     this.fanout = new RelayFanout(ctx, {
