@@ -23,6 +23,16 @@ export interface PartitionBinding {
   fromSeq: number;
 }
 
+/** A topic object's answer to bindQueue. */
+export interface QueueBinding {
+  queue: string;
+  filter: Record<string, string> | null;
+  /** The first seq the queue receives (of partition 0 on a partitioned topic). */
+  fromSeq: number;
+  /** On partition 0 of a topic of more than one partition: every partition's first seq. */
+  partitions?: PartitionBinding[];
+}
+
 /** Partitions 1..count-1: the ones partition 0 speaks for. */
 export function otherPartitions(count: number): number[] {
   return Array.from({ length: Math.max(0, count - 1) }, (_, index) => index + 1);
@@ -71,10 +81,20 @@ export class PartitionPeers {
     return { ok: true, value: next };
   }
 
-  async bind(count: number, queue: string, filter: Record<string, string> | null): Promise<PartitionBinding[]> {
-    return Promise.all(
-      otherPartitions(count).map(async (partition) => ({ partition, fromSeq: (await this.stub(partition).bindQueue(queue, filter)).fromSeq })),
-    );
+  /**
+   * Partition 0 binds a queue here (`bindHere`, its first seq) and on partitions 1..P-1.
+   * Serial with settings changes, so a grow pushes a list that has it.
+   */
+  bindAll(partitions: () => number, queue: string, filter: Record<string, string> | null, bindHere: () => number): Promise<QueueBinding> {
+    return this.serial(async () => {
+      const count = partitions();
+      const fromSeq = bindHere();
+      if (count === 1) return { queue, filter, fromSeq };
+      const others = await Promise.all(
+        otherPartitions(count).map(async (partition) => ({ partition, fromSeq: (await this.stub(partition).bindQueue(queue, filter)).fromSeq })),
+      );
+      return { queue, filter, fromSeq, partitions: [{ partition: 0, fromSeq }, ...others] };
+    });
   }
 
   async unbind(count: number, queue: string): Promise<void> {
