@@ -17,6 +17,8 @@ export type ErrorCode =
   | "at_capacity"
   | "websocket_required"
   | "push_queue"
+  | "partitions_shrink"
+  | "unavailable"
   | "internal_error";
 
 export interface ErrorBody {

@@ -61,7 +61,7 @@ export class Fanout {
    */
   acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null, batch = false): void {
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber(socket, this.initialState(after, expiresAt, batch));
+    const subscriber = new WebSocketSubscriber<SubscriberState>(socket, this.initialState(after, expiresAt, batch));
     subscriber.persist();
     this.sockets.set(socket, subscriber);
     if (this.webSocketBound !== null && !this.counted.has(socket)) {
@@ -73,7 +73,7 @@ export class Fanout {
 
   /** Open an SSE stream for a subscriber that wants messages after `after`. */
   openSse(after: number, expiresAt: number | null): Response {
-    const subscriber = new SseSubscriber(this.initialState(after, expiresAt, false), (closed) => this.sse.delete(closed));
+    const subscriber = new SseSubscriber<SubscriberState>(this.initialState(after, expiresAt, false), (closed) => this.sse.delete(closed));
     this.sse.add(subscriber);
     if (!subscriber.state.live) void this.pump(subscriber);
     return subscriber.response;
