@@ -16,6 +16,7 @@ import { MAX_BATCH_FRAME_BYTES } from "../protocol/limits";
 import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberState } from "./subscribers";
 import type { TopicLog } from "./log";
+import { SocketBound } from "../sockets/socket-bound";
 
 const REPLAY_PAGE = 200;
 /** How long a replay waits for a subscriber's buffer to drain before cutting it off. */
@@ -39,21 +40,16 @@ export class Fanout {
   private readonly sockets = new Map<WebSocket, WebSocketSubscriber>();
   readonly sse = new Set<SseSubscriber>();
   private readonly pumping = new Set<Subscriber>();
-  /**
-   * An upper bound on open WebSocket subscribers, kept in memory: `getWebSockets` builds an
-   * array of every socket, and asking it on each connect made a reconnect storm quadratic
-   * (bench/profile.mjs --connects 3000, issue 11, 2026-12-02: 27% of the samples). null until
-   * first needed since the object woke; `counted` holds the sockets it includes, so a socket
-   * reported both closed and errored is taken off once.
-   */
-  private webSocketBound: number | null = null;
-  private counted = new WeakSet<WebSocket>();
+  /** Open WebSocket subscribers, without a scan per connect (sockets/socket-bound.ts). */
+  private readonly bound: SocketBound;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly log: TopicLog,
     private readonly topic: () => string,
-  ) {}
+  ) {
+    this.bound = new SocketBound(ctx, SUBSCRIBER_TAG);
+  }
 
   /**
    * Accept a hibernatable WebSocket subscriber that wants messages after `after`. The caller
@@ -64,10 +60,7 @@ export class Fanout {
     const subscriber = new WebSocketSubscriber<SubscriberState>(socket, this.initialState(after, expiresAt, batch));
     subscriber.persist();
     this.sockets.set(socket, subscriber);
-    if (this.webSocketBound !== null && !this.counted.has(socket)) {
-      this.counted.add(socket);
-      this.webSocketBound++;
-    }
+    this.bound.accepted(socket);
     if (!subscriber.state.live) void this.pump(subscriber);
   }
 
@@ -102,25 +95,12 @@ export class Fanout {
 
   forget(socket: WebSocket): void {
     this.sockets.delete(socket);
-    if (this.webSocketBound !== null && this.counted.delete(socket)) this.webSocketBound--;
+    this.bound.gone(socket);
   }
 
-  /**
-   * Whether another subscriber fits under `limit`. Cheap while the in-memory bound is below
-   * it; at the bound, counts exactly (a socket that went without a close event would otherwise
-   * hold a place).
-   */
+  /** Whether another subscriber fits under `limit`: no scan of every socket below it. */
   hasRoomFor(limit: number): boolean {
-    if (this.webSocketBound === null || this.webSocketBound + this.sse.size >= limit) this.recount();
-    return this.webSocketBound! + this.sse.size < limit;
-  }
-
-  private recount(): number {
-    const sockets = this.ctx.getWebSockets(SUBSCRIBER_TAG);
-    // A fresh set: a socket closed but not yet forgotten is not counted, so not taken off.
-    this.counted = new WeakSet(sockets);
-    this.webSocketBound = sockets.length;
-    return sockets.length;
+    return this.bound.hasRoomFor(limit, this.sse.size);
   }
 
   webSocketSubscribers(): WebSocketSubscriber[] {
@@ -150,7 +130,7 @@ export class Fanout {
 
   /** Exact counts (stats): asks the runtime for every socket. */
   count(): { webSocket: number; sse: number } {
-    return { webSocket: this.recount(), sse: this.sse.size };
+    return { webSocket: this.bound.exact(), sse: this.sse.size };
   }
 
   /** Deliver freshly committed messages: live subscribers get them now, others keep replaying. */
