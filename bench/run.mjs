@@ -8,7 +8,8 @@
  *   options: --quick, --repeats <n>, --only <a,b,c,d,e,s,r>, --out <file>,
  *            --state-dir <dir> (where the servers' fresh state directories go; default the OS temp dir)
  *            --storm-subscribers <n>, --storm-window <n>, --storm-probe-rate <msg/s>,
- *            --storm-relays <k,k> (scenario r, the reconnect storm)
+ *            --storm-relays <k,k>, --storm-systems <keys> (scenario r, the reconnect storm;
+ *            npm_start among the keys also starts `npm start`)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -66,6 +67,7 @@ function options() {
       "storm-window": { type: "string" },
       "storm-probe-rate": { type: "string" },
       "storm-relays": { type: "string" },
+      "storm-systems": { type: "string" },
     },
     strict: true,
   });
@@ -77,6 +79,7 @@ function options() {
     window: Number(values["storm-window"] ?? STORM_WINDOW),
     probeRate: Number(values["storm-probe-rate"] ?? 0),
     relays: values["storm-relays"] ? values["storm-relays"].split(",").map(Number).filter((k) => k > 0) : [],
+    systems: values["storm-systems"] ? values["storm-systems"].split(",").map((key) => key.trim()) : null,
   };
   return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
 }
@@ -119,7 +122,8 @@ async function main() {
   const [edgepost, baselines] = await Promise.all([startEdgepost(), startBaselines(bundle)]);
   const assetsBundle = opts.only.includes("a") || opts.only.includes("r") ? withEdgepostAssets(bundle) : null;
   const baselinesAssets = assetsBundle ? await startBaselines(assetsBundle, "baselines-assets") : null;
-  const npmStart = opts.only.includes("s") ? await startNpmStart() : null;
+  const stormOnNpmStart = opts.only.includes("r") && (opts.storm.systems ?? []).some((key) => key.startsWith("npm_start"));
+  const npmStart = opts.only.includes("s") || stormOnNpmStart ? await startNpmStart() : null;
   const stopAll = () => Promise.all([edgepost.stop(), baselines.stop(), baselinesAssets?.stop(), npmStart?.stop()]);
   process.on("SIGINT", () => void stopAll().finally(() => process.exit(130)));
 

@@ -23,6 +23,10 @@
  * a pipe (a test harness) cannot leave the server behind, even if it is killed itself.
  * `--inspector-port` (0 for a free one) opens workerd's V8 inspector and prints, before the
  * ready line, `edgepost inspector on ws://127.0.0.1:<port>` (the soak reads the isolate's heap).
+ *
+ * Open files: workerd holds two descriptors per connection, so many WebSockets need a high
+ * open-file limit; scripts/fd-limit.mjs raises it where it may and warns on stderr when fewer
+ * than 10,000 connections fit (issue 11).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -30,6 +34,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { experimental_readRawConfig, unstable_getMiniflareWorkerOptions } from "wrangler";
+import { prepareOpenFiles } from "./fd-limit.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -112,6 +117,8 @@ async function main() {
   const options = readOptions();
   if (!existsSync(options.script)) fail(`${path.relative(process.cwd(), options.script)} not found: run \`npm run build\` first`);
   const worker = readWorkerOptions(options);
+  // Before workerd starts: it inherits this process's limit.
+  prepareOpenFiles((message) => process.stderr.write(`serve: ${message}\n`));
 
   const miniflare = new Miniflare(
     convertV4MiniflareOptions({

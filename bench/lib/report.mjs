@@ -117,7 +117,7 @@ export function computeRatios(results) {
   }
 
   const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
-  const check = (key, target, test) => ({ target, value: ratios[key], spread: spreads[key], met: ratios[key] === null ? null : test(ratios[key]) });
+  const check = (key, target, test) => ({ target, value: ratios[key] ?? null, spread: spreads[key] ?? null, met: (ratios[key] ?? null) === null ? null : test(ratios[key]) });
   const delivery500 = delivery("edgepost");
   // The issue's targets (issue 10), plus the two of the first issue it leaves as they were.
   const targets = {

@@ -92,6 +92,39 @@ export function groupCpuSeconds(pgid) {
   return ticks / CLOCK_TICKS;
 }
 
+/** Processes of a process group: pid -> command name (from /proc). */
+function groupProcesses(pgid) {
+  const found = new Map();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) === pgid) found.set(Number(entry), stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found;
+}
+
+/**
+ * Open file descriptors and their soft limit, per process of a group (reconnect storms,
+ * issue 11: each WebSocket is one descriptor in workerd, and `wrangler dev` ran out at 5,000).
+ */
+export function groupFds(pgid) {
+  const result = [];
+  for (const [pid, command] of groupProcesses(pgid)) {
+    try {
+      const open = readdirSync(`/proc/${pid}/fd`).length;
+      const limits = /Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${pid}/limits`, "utf8"));
+      result.push({ pid, command, open, softLimit: limits ? limits[1] : null, hardLimit: limits ? limits[2] : null });
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return result;
+}
+
 /** Resident memory (bytes) of every process in a process group (from /proc). */
 export function groupRssBytes(pgid) {
   const pageBytes = 4096;

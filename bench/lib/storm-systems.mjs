@@ -5,24 +5,24 @@
  * adds the resume point for the systems that can resume.
  */
 import { expectJson } from "./http.mjs";
-import { ROOT_KEY } from "./servers.mjs";
+import { NPM_START_ROOT_KEY, ROOT_KEY } from "./servers.mjs";
 
 const wsUrl = (httpUrl) => httpUrl.replace(/^http/, "ws");
 
-function edgepost(ctx, relays) {
-  const base = `${wsUrl(ctx.edgepost.url)}/v1/topics`;
+function edgepost(ctx, relays, server = { ...ctx.edgepost, rootKey: ROOT_KEY, key: "edgepost", label: "edgepost" }) {
+  const base = `${wsUrl(server.url)}/v1/topics`;
   return {
-    key: relays > 0 ? `edgepost_relays${relays}` : "edgepost",
-    label: relays > 0 ? `edgepost topic over ${relays} relays` : "edgepost topic (direct)",
+    key: relays > 0 ? `${server.key}_relays${relays}` : server.key,
+    label: relays > 0 ? `${server.label} topic over ${relays} relays` : `${server.label} topic (direct)`,
     params: relays > 0 ? { relays } : {},
-    http: ctx.edgepost.http,
-    pgid: ctx.edgepost.pgid,
+    http: server.http,
+    pgid: server.pgid,
     okStatus: 201,
     resumable: true,
     publishPath: (name) => `/v1/topics/${name}/messages`,
-    subscribeUrl: (name, after) => `${base}/${name}/subscribe?token=${ROOT_KEY}${after === null ? "" : `&after=${after}`}`,
+    subscribeUrl: (name, after) => `${base}/${name}/subscribe?token=${server.rootKey}${after === null ? "" : `&after=${after}`}`,
     // DESIGN.md "Relays": PUT /v1/topics/{t} {"relays": K}.
-    setup: relays > 0 ? (name) => expectJson(ctx.edgepost.http.put(`/v1/topics/${name}`, JSON.stringify({ relays })), `set relays=${relays}`) : undefined,
+    setup: relays > 0 ? (name) => expectJson(server.http.put(`/v1/topics/${name}`, JSON.stringify({ relays })), `set relays=${relays}`) : undefined,
   };
 }
 
@@ -39,10 +39,13 @@ function baseline(ctx, key, label, publishRoute, subscribeRoute) {
   };
 }
 
+/** `--storm-systems` picks some by key (`npm_start`, `npm_start_relays4`: edgepost as `npm start` serves it). */
 export function stormSystems(ctx) {
-  return [
+  const npmStart = ctx.npmStart && { ...ctx.npmStart, rootKey: NPM_START_ROOT_KEY, key: "npm_start", label: "npm start:" };
+  const all = [
     edgepost(ctx, 0),
     ...ctx.storm.relays.map((relays) => edgepost(ctx, relays)),
+    ...(npmStart ? [edgepost(ctx, 0, npmStart), ...ctx.storm.relays.map((relays) => edgepost(ctx, relays, npmStart))] : []),
     baseline(ctx, "partyserver", "peer: partyserver room (no durability)", "parties/room", "parties/room"),
     // Like for like: the room behind the static-assets router that stands in front of
     // edgepost's worker under Miniflare (servers.mjs, withEdgepostAssets).
@@ -51,4 +54,5 @@ export function stormSystems(ctx) {
       : []),
     baseline(ctx, "accept", "baseline: DO accepts a hibernatable socket, no storage", "broadcast", "subscribe"),
   ];
+  return ctx.storm.systems ? all.filter((system) => ctx.storm.systems.includes(system.key)) : all;
 }

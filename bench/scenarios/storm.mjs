@@ -14,7 +14,7 @@
  */
 import { AckedSeqs } from "../lib/frames.mjs";
 import { runRounds } from "../lib/cases.mjs";
-import { groupRssBytes } from "../lib/servers.mjs";
+import { groupFds, groupRssBytes } from "../lib/servers.mjs";
 import { cpuWindow, nowMs, round, sleep } from "../lib/stats.mjs";
 import { StormClients } from "../lib/storm-clients.mjs";
 import { seqOfSingle } from "../lib/systems.mjs";
@@ -33,6 +33,7 @@ const FIELDS = {
   connectP99: (run) => run.storm.latency.p99,
   fanoutDeliveriesPerSec: (run) => run.fanoutDeliveriesPerSec,
   rssKbPerSubscriber: (run) => run.rssKbPerSubscriber,
+  serverFdsOpen: (run) => run.serverFdsOpen,
   clientCpu: (run) => run.cpu.clientCpu,
   serverCpu: (run) => run.cpu.serverCpu,
 };
@@ -80,6 +81,8 @@ async function stormOnce(ctx, system, count, repeat) {
     const first = await pub.publish();
     if (first !== null && !(await clients.reached(first, REACH_TIMEOUT_MS))) problems.push(`${clients.missing(first)} clients never got the first probe`);
     const rssKbPerSubscriber = (groupRssBytes(system.pgid) - rssBefore) / 1024 / count;
+    // Descriptors held with every subscriber connected (workerd: one per socket).
+    const fds = groupFds(system.pgid);
 
     // The fan-out the issue measured after its storm: a burst of publishes to all N.
     const burstStart = nowMs();
@@ -114,6 +117,8 @@ async function stormOnce(ctx, system, count, repeat) {
       serverCpuMsPerConnect: (cpuUse.serverCpuSeconds * 1000) / count,
       fanoutDeliveriesPerSec,
       rssKbPerSubscriber: round(rssKbPerSubscriber, 1),
+      serverFds: fds,
+      serverFdsOpen: fds.reduce((sum, process) => sum + process.open, 0),
       published: pub.acked.seqs.length,
       delivered: clients.delivered,
       cpu: cpuUse,
