@@ -10,6 +10,7 @@
  *            --storm-subscribers <n>, --storm-window <n>, --storm-probe-rate <msg/s>,
  *            --storm-relays <k,k>, --storm-systems <keys> (scenario r, the reconnect storm;
  *            npm_start among the keys also starts `npm start`)
+ *            --relay-fanout-counts <n,n>, --relays <k> (scenario f, fan-out over relays)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -40,10 +41,11 @@ import { runQueue } from "./scenarios/queue.mjs";
 import { runRedelivery } from "./scenarios/redelivery.mjs";
 import { runStart } from "./scenarios/start.mjs";
 import { runStorm, STORM_WINDOW } from "./scenarios/storm.mjs";
+import { runRelayFanout } from "./scenarios/relay-fanout.mjs";
 
 const PAYLOAD_BYTES = 256;
 
-const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart, r: runStorm };
+const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart, r: runStorm, f: runRelayFanout };
 
 /**
  * Many short rounds rather than a few long ones: neighbours on a shared machine come and go
@@ -51,8 +53,8 @@ const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e:
  * by round compares numbers taken seconds apart, so more rounds give a steadier median.
  */
 const PROFILES = {
-  quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000], stormSubscribers: 2000 },
-  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000], stormSubscribers: 10_000 },
+  quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000], stormSubscribers: 2000, relayFanoutCounts: [1000, 5000] },
+  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000], stormSubscribers: 9_800, relayFanoutCounts: [1000, 5000, 9800] },
 };
 
 function options() {
@@ -68,6 +70,8 @@ function options() {
       "storm-probe-rate": { type: "string" },
       "storm-relays": { type: "string" },
       "storm-systems": { type: "string" },
+      "relay-fanout-counts": { type: "string" },
+      "relays": { type: "string" },
     },
     strict: true,
   });
@@ -81,7 +85,11 @@ function options() {
     relays: values["storm-relays"] ? values["storm-relays"].split(",").map(Number).filter((k) => k > 0) : [],
     systems: values["storm-systems"] ? values["storm-systems"].split(",").map((key) => key.trim()) : null,
   };
-  return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
+  const relayFanout = {
+    counts: values["relay-fanout-counts"] ? values["relay-fanout-counts"].split(",").map(Number) : PROFILES[profile].relayFanoutCounts,
+    relays: Number(values.relays ?? 4),
+  };
+  return { profile, ...PROFILES[profile], relayFanout, repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
 }
 
 const version = (pkg) => JSON.parse(readFileSync(path.join(repoRoot, "node_modules", pkg, "package.json"), "utf8")).version;
@@ -119,7 +127,7 @@ async function main() {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "edgepost-bench-build-"));
   const bundle = bundleBaselines(workDir);
   // `npm start` (scenario s) rebuilds dist/ in its prestart: after edgepost's server has loaded it.
-  const [edgepost, baselines] = await Promise.all([startEdgepost(), startBaselines(bundle)]);
+  const [edgepost, baselines] = await Promise.all([startEdgepost({ inspector: opts.only.includes("f") }), startBaselines(bundle)]);
   const assetsBundle = opts.only.includes("a") || opts.only.includes("r") ? withEdgepostAssets(bundle) : null;
   const baselinesAssets = assetsBundle ? await startBaselines(assetsBundle, "baselines-assets") : null;
   const stormOnNpmStart = opts.only.includes("r") && (opts.storm.systems ?? []).some((key) => key.startsWith("npm_start"));
@@ -134,11 +142,13 @@ async function main() {
     durations: { warmupMs: opts.warmupMs, measureMs: opts.measureMs, latencyMs: opts.latencyMs },
     fanoutCounts: opts.fanoutCounts,
     storm: opts.storm,
+    relayFanout: opts.relayFanout,
     payload: makePayload(PAYLOAD_BYTES),
     runId: `r${Date.now().toString(36)}`,
     edgepost: {
       url: edgepost.url,
       pgid: edgepost.pgid,
+      inspectorUrl: edgepost.inspectorUrl,
       http: new HttpClient(edgepost.url, { headers: { authorization: `Bearer ${ROOT_KEY}` } }),
       anonymousHttp: new HttpClient(edgepost.url),
     },

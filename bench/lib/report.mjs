@@ -116,6 +116,21 @@ export function computeRatios(results) {
     spreads[`storm_rss_per_subscriber${suffix}_vs_partyserver`] = paired(storm(system), storm("partyserver"), "rssKbPerSubscriber");
   }
 
+  // Fan-out over relays (issue 11): against the direct topic at the same N, and the topic's
+  // work per publish at N against at the smallest N (flat = 1 is the point of relays).
+  const relayCases = results.filter((result) => result.scenario === "f");
+  const relayCounts = [...new Set(relayCases.map((result) => result.params.subscribers))].sort((a, b) => a - b);
+  const relayed = (count) => relayCases.find((result) => result.params.subscribers === count && result.params.relays > 0);
+  const direct = (count) => relayCases.find((result) => result.params.subscribers === count && result.params.relays === 0);
+  for (const count of relayCounts) {
+    spreads[`relay_fanout${count}_vs_direct`] = paired(relayed(count), direct(count), "deliveriesPerSec");
+    spreads[`relay_fanout${count}_topic_cpu_per_publish_vs_direct`] = paired(relayed(count), direct(count), "topicCpuMsPerPublish");
+    if (count !== relayCounts[0]) {
+      spreads[`relay_topic_cpu_per_publish_${count}_vs_${relayCounts[0]}`] = paired(relayed(count), relayed(relayCounts[0]), "topicCpuMsPerPublish");
+      spreads[`direct_topic_cpu_per_publish_${count}_vs_${relayCounts[0]}`] = paired(direct(count), direct(relayCounts[0]), "topicCpuMsPerPublish");
+    }
+  }
+
   const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
   const check = (key, target, test) => ({ target, value: ratios[key] ?? null, spread: spreads[key] ?? null, met: (ratios[key] ?? null) === null ? null : test(ratios[key]) });
   const delivery500 = delivery("edgepost");
@@ -181,6 +196,10 @@ export function printTable(report, log) {
   if (of("r").length) {
     table(log, "(r) reconnect storm", ["system", "subs", "connects/s", "cold conn/s", "live again ms", "conn p50", "conn p99", "srv cpu ms/conn", "fan-out deliv/s", "rss KB/sub", "client cpu", "server cpu", "srv core busy", "flags"],
       of("r").map((r) => [r.label, r.params.subscribers, fmt(r.summary.connectsPerSec, 0), fmt(r.summary.coldConnectsPerSec, 0), fmt(r.summary.liveAgainMs, 0), fmt(r.summary.connectP50, 1), fmt(r.summary.connectP99, 1), fmt(r.summary.serverCpuMsPerConnect, 2), fmt(r.summary.fanoutDeliveriesPerSec, 0), fmt(r.summary.rssKbPerSubscriber, 0), ...cpu(r), flags(r)]));
+  }
+  if (of("f").length) {
+    table(log, "(f) fan-out over relays (CPU split from a V8 profile of the isolate)", ["system", "subs", "deliveries/s", "p99", "fixed msg/s", "fixed p50", "fixed p99", "topic ms/pub", "relay us/deliv", "worker ms/pub", "srv us/deliv", "client cpu", "server cpu", "flags"],
+      of("f").map((r) => [r.label, r.params.subscribers, fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.p99, 1), r.params.fixedRate, fmt(r.summary.fixedP50, 1), fmt(r.summary.fixedP99, 1), fmt(r.summary.topicCpuMsPerPublish, 2), fmt(r.summary.relayCpuUsPerDelivery, 1), fmt(r.summary.workerCpuMsPerPublish, 2), fmt(r.summary.serverCpuUsPerDelivery, 1), fmt(r.summary.clientCpu, 2), fmt(r.summary.serverCpu, 2), flags(r)]));
   }
   const { targets } = report;
   table(log, "targets (ratios of medians from this run)", ["ratio", "value", "target", "met"],

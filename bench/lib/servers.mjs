@@ -168,6 +168,8 @@ class Server {
         }
       };
       this.child.stdout.on("data", check);
+      // It may have arrived already (with an earlier line this server printed).
+      check();
       this.child.once("exit", (code) => {
         clearTimeout(timer);
         reject(new Error(`${this.name} exited with ${code} before it was ready:\n${this.output}`));
@@ -238,10 +240,12 @@ function startPinned(name, args) {
   return new Server(name, child, persistDir);
 }
 
-export async function startEdgepost() {
+/** `inspector`: open workerd's V8 inspector too (server.inspectorUrl), for CPU profiles of the isolate. */
+export async function startEdgepost({ inspector = false } = {}) {
   const server = startPinned("edgepost", (persist) => [
-    "scripts/serve.mjs", "--port", "0", "--persist", persist, "--root-key", ROOT_KEY, "--exit-with-stdin",
+    "scripts/serve.mjs", "--port", "0", "--persist", persist, "--root-key", ROOT_KEY, "--exit-with-stdin", ...(inspector ? ["--inspector-port", "0"] : []),
   ]);
+  if (inspector) server.inspectorUrl = await server.ready(/edgepost inspector on (ws:\/\/\S+)/);
   server.url = await server.ready(/edgepost listening on (http:\/\/\S+)/);
   return server;
 }
