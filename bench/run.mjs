@@ -11,6 +11,7 @@
  *            --storm-relays <k,k>, --storm-systems <keys> (scenario r, the reconnect storm;
  *            npm_start among the keys also starts `npm start`)
  *            --relay-fanout-counts <n,n>, --relays <k> (scenario f, fan-out over relays)
+ *            --partitions <p,p> (scenario p, partitioned publish; default 1,4,16)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -42,10 +43,11 @@ import { runRedelivery } from "./scenarios/redelivery.mjs";
 import { runStart } from "./scenarios/start.mjs";
 import { runStorm, STORM_WINDOW } from "./scenarios/storm.mjs";
 import { runRelayFanout } from "./scenarios/relay-fanout.mjs";
+import { runPartitions } from "./scenarios/partitions.mjs";
 
 const PAYLOAD_BYTES = 256;
 
-const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart, r: runStorm, f: runRelayFanout };
+const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart, r: runStorm, f: runRelayFanout, p: runPartitions };
 
 /**
  * Many short rounds rather than a few long ones: neighbours on a shared machine come and go
@@ -72,6 +74,7 @@ function options() {
       "storm-systems": { type: "string" },
       "relay-fanout-counts": { type: "string" },
       "relays": { type: "string" },
+      partitions: { type: "string" },
     },
     strict: true,
   });
@@ -89,7 +92,8 @@ function options() {
     counts: values["relay-fanout-counts"] ? values["relay-fanout-counts"].split(",").map(Number) : PROFILES[profile].relayFanoutCounts,
     relays: Number(values.relays ?? 4),
   };
-  return { profile, ...PROFILES[profile], relayFanout, repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
+  const partitionCounts = values.partitions ? values.partitions.split(",").map(Number) : undefined;
+  return { profile, ...PROFILES[profile], relayFanout, partitionCounts, repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
 }
 
 const version = (pkg) => JSON.parse(readFileSync(path.join(repoRoot, "node_modules", pkg, "package.json"), "utf8")).version;
@@ -127,7 +131,7 @@ async function main() {
   const workDir = mkdtempSync(path.join(os.tmpdir(), "edgepost-bench-build-"));
   const bundle = bundleBaselines(workDir);
   // `npm start` (scenario s) rebuilds dist/ in its prestart: after edgepost's server has loaded it.
-  const [edgepost, baselines] = await Promise.all([startEdgepost({ inspector: opts.only.includes("f") }), startBaselines(bundle)]);
+  const [edgepost, baselines] = await Promise.all([startEdgepost({ inspector: opts.only.includes("f") || opts.only.includes("p") }), startBaselines(bundle)]);
   const assetsBundle = opts.only.includes("a") || opts.only.includes("r") ? withEdgepostAssets(bundle) : null;
   const baselinesAssets = assetsBundle ? await startBaselines(assetsBundle, "baselines-assets") : null;
   const stormOnNpmStart = opts.only.includes("r") && (opts.storm.systems ?? []).some((key) => key.startsWith("npm_start"));
@@ -143,6 +147,7 @@ async function main() {
     fanoutCounts: opts.fanoutCounts,
     storm: opts.storm,
     relayFanout: opts.relayFanout,
+    partitionCounts: opts.partitionCounts,
     payload: makePayload(PAYLOAD_BYTES),
     runId: `r${Date.now().toString(36)}`,
     edgepost: {

@@ -12,6 +12,11 @@
  * Samples with no frame of the bundle (garbage collection, the runtime's own C++ "(program)",
  * idle) are reported apart. Sampling is statistical: at 200 us a second of busy isolate is
  * 5,000 samples.
+ *
+ * Shares, not the profile's own milliseconds, carry the result: on a shared core the sampler
+ * loses samples while the thread waits for the CPU, so sample count x interval is not CPU
+ * time. `cpuSplit` spreads the server's measured CPU (its process group, from /proc) over the
+ * owners by their share of the non-idle samples.
  */
 import { readFileSync } from "node:fs";
 
@@ -91,4 +96,10 @@ export function attribute(profile, moduleAt, bundleName = "index.js") {
     owners: Object.fromEntries(Object.entries(owners).map(([key, value]) => [key, round1(value)])),
     modules: Object.fromEntries(Object.entries(modules).sort((a, b) => b[1] - a[1]).slice(0, 15).map(([key, value]) => [key, round1(value)])),
   };
+}
+
+/** The server's measured CPU (ms) split over owners by their share of the busy (non-idle) samples. */
+export function cpuSplit(split, serverCpuMs) {
+  const busy = Object.entries(split.owners).filter(([owner]) => owner !== "idle").reduce((sum, [, ms]) => sum + ms, 0);
+  return Object.fromEntries(Object.entries(split.owners).filter(([owner]) => owner !== "idle").map(([owner, ms]) => [owner, busy > 0 ? (ms / busy) * serverCpuMs : 0]));
 }

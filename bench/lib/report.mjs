@@ -131,6 +131,17 @@ export function computeRatios(results) {
     }
   }
 
+  // Partitioned publish (issue 11): P partitions against one, and against P baseline objects.
+  const partitioned = (system, partitions, concurrency, batch) =>
+    results.find((result) => result.scenario === "p" && result.system === system && result.params.partitions === partitions && result.params.concurrency === concurrency && result.params.batch === batch && !result.params.profiled);
+  const partitionCounts = [...new Set(results.filter((result) => result.scenario === "p").map((result) => result.params.partitions))].sort((a, b) => a - b);
+  for (const partitions of partitionCounts) {
+    for (const [concurrency, batch, tag] of [[16, undefined, "c16"], [64, undefined, "c64"], [16, 100, "batch100"]]) {
+      if (partitions !== 1) spreads[`partitions${partitions}_${tag}_vs_1`] = paired(partitioned("edgepost", partitions, concurrency, batch), partitioned("edgepost", 1, concurrency, batch), "msgsPerSec");
+      if (!batch) spreads[`partitions${partitions}_${tag}_vs_insert_baseline_over_${partitions}`] = paired(partitioned("edgepost", partitions, concurrency, batch), partitioned("insert_do", partitions, concurrency, batch), "msgsPerSec");
+    }
+  }
+
   const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
   const check = (key, target, test) => ({ target, value: ratios[key] ?? null, spread: spreads[key] ?? null, met: (ratios[key] ?? null) === null ? null : test(ratios[key]) });
   const delivery500 = delivery("edgepost");
@@ -197,9 +208,13 @@ export function printTable(report, log) {
     table(log, "(r) reconnect storm", ["system", "subs", "connects/s", "cold conn/s", "live again ms", "conn p50", "conn p99", "srv cpu ms/conn", "fan-out deliv/s", "rss KB/sub", "client cpu", "server cpu", "srv core busy", "flags"],
       of("r").map((r) => [r.label, r.params.subscribers, fmt(r.summary.connectsPerSec, 0), fmt(r.summary.coldConnectsPerSec, 0), fmt(r.summary.liveAgainMs, 0), fmt(r.summary.connectP50, 1), fmt(r.summary.connectP99, 1), fmt(r.summary.serverCpuMsPerConnect, 2), fmt(r.summary.fanoutDeliveriesPerSec, 0), fmt(r.summary.rssKbPerSubscriber, 0), ...cpu(r), flags(r)]));
   }
+  if (of("p").length) {
+    table(log, "(p) partitioned publish, random keys", ["system", "P", "conc", "batch", "msgs/s", "ack p50", "ack p99", "srv cpu ms/msg", "topic ms/msg", "worker ms/msg", "rt+gc ms/msg", "client cpu", "server cpu", "flags"],
+      of("p").map((r) => [r.label, r.params.partitions, r.params.concurrency, r.params.batch ?? 1, fmt(r.summary.msgsPerSec, 0), fmt(r.summary.ackP50, 2), fmt(r.summary.ackP99, 2), fmt(r.summary.serverCpuMsPerMsg, 3), fmt(r.summary.topicCpuMsPerMsg, 3), fmt(r.summary.workerCpuMsPerMsg, 3), fmt(r.summary.runtimeCpuMsPerMsg, 3), fmt(r.summary.clientCpu, 2), fmt(r.summary.serverCpu, 2), flags(r)]));
+  }
   if (of("f").length) {
-    table(log, "(f) fan-out over relays (CPU split from a V8 profile of the isolate)", ["system", "subs", "deliveries/s", "p99", "fixed msg/s", "fixed p50", "fixed p99", "topic ms/pub", "relay us/deliv", "worker ms/pub", "srv us/deliv", "client cpu", "server cpu", "flags"],
-      of("f").map((r) => [r.label, r.params.subscribers, fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.p99, 1), r.params.fixedRate, fmt(r.summary.fixedP50, 1), fmt(r.summary.fixedP99, 1), fmt(r.summary.topicCpuMsPerPublish, 2), fmt(r.summary.relayCpuUsPerDelivery, 1), fmt(r.summary.workerCpuMsPerPublish, 2), fmt(r.summary.serverCpuUsPerDelivery, 1), fmt(r.summary.clientCpu, 2), fmt(r.summary.serverCpu, 2), flags(r)]));
+    table(log, "(f) fan-out over relays (CPU split from a V8 profile of the isolate)", ["system", "subs", "deliveries/s", "p99", "fixed msg/s", "fixed p50", "fixed p99", "topic ms/pub", "relay us/deliv", "worker ms/pub", "rt+gc us/deliv", "srv us/deliv", "client cpu", "server cpu", "flags"],
+      of("f").map((r) => [r.label, r.params.subscribers, fmt(r.summary.deliveriesPerSec, 0), fmt(r.summary.p99, 1), r.params.fixedRate, fmt(r.summary.fixedP50, 1), fmt(r.summary.fixedP99, 1), fmt(r.summary.topicCpuMsPerPublish, 2), fmt(r.summary.relayCpuUsPerDelivery, 1), fmt(r.summary.workerCpuMsPerPublish, 2), fmt(r.summary.runtimeCpuUsPerDelivery, 1), fmt(r.summary.serverCpuUsPerDelivery, 1), fmt(r.summary.clientCpu, 2), fmt(r.summary.serverCpu, 2), flags(r)]));
   }
   const { targets } = report;
   table(log, "targets (ratios of medians from this run)", ["ratio", "value", "target", "met"],

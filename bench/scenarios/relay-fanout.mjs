@@ -8,15 +8,15 @@
  *   deliveries/s and delivery p99 (intended send to receipt, hdr-histogram);
  * - fixed rate: open loop at about FIXED_DELIVERIES deliveries/s, delivery p50/p99;
  * - profiled saturation: a V8 CPU profile of the isolate (worker, topic and relays share it
- *   here) split by which object's stack each sample is on (lib/attribution.mjs): the topic's
- *   CPU per publish (with relays it should stay flat as N grows: K feeds per commit, not N
+ *   here) split by which object's stack each sample is on (lib/attribution.mjs), applied to
+ *   the server's measured CPU over the phase: the topic's CPU per publish (with relays it should stay flat as N grows: K feeds per commit, not N
  *   sends), each relay's CPU per delivery, the worker's per publish. The profiler slows the
  *   isolate, so these phases' rates are not reported as rates.
  * The two systems of one N run one after the other (2 x 9,800 sockets do not fit at once), so
  * their ratios pair repeats taken a minute apart, not seconds.
  */
 import { runRounds } from "../lib/cases.mjs";
-import { attribute, bundleModules } from "../lib/attribution.mjs";
+import { attribute, bundleModules, cpuSplit } from "../lib/attribution.mjs";
 import { expectJson } from "../lib/http.mjs";
 import { connectInspector, profileWhile } from "../lib/inspector.mjs";
 import { fixedRatePhase, saturationPhase, warmup } from "../lib/phases.mjs";
@@ -40,6 +40,7 @@ const FIELDS = {
   topicCpuMsPerPublish: (run) => run.split.topicMsPerPublish,
   relayCpuUsPerDelivery: (run) => run.split.relayUsPerDelivery,
   workerCpuMsPerPublish: (run) => run.split.workerMsPerPublish,
+  runtimeCpuUsPerDelivery: (run) => run.split.runtimeUsPerDelivery,
   serverCpuUsPerDelivery: (run) => run.saturation.serverCpuUsPerDelivery,
   messagesPerSec: (run) => run.saturation.messagesPerSec,
   clientCpu: (run) => run.saturation.cpu.clientCpu,
@@ -61,14 +62,18 @@ async function profiledSaturation(ctx, system, name, subscribers, window, module
   try {
     const { result, profile } = await profileWhile(inspector, () => saturationPhase(ctx, system, name, subscribers, { window, concurrency: Math.min(16, window) }));
     const split = attribute(profile, moduleAt);
+    // The server's measured CPU over the phase, spread over the owners by their samples.
+    const cpuMs = cpuSplit(split, result.cpu.serverCpuSeconds * 1000);
     const published = result.published;
     return {
       ...split,
+      cpuMs,
       published,
       delivered: result.delivered,
-      topicMsPerPublish: published ? (split.owners.topic ?? 0) / published : null,
-      workerMsPerPublish: published ? (split.owners.worker ?? 0) / published : null,
-      relayUsPerDelivery: result.delivered ? ((split.owners.relay ?? 0) * 1000) / result.delivered : null,
+      topicMsPerPublish: published ? (cpuMs.topic ?? 0) / published : null,
+      workerMsPerPublish: published ? (cpuMs.worker ?? 0) / published : null,
+      relayUsPerDelivery: result.delivered ? ((cpuMs.relay ?? 0) * 1000) / result.delivered : null,
+      runtimeUsPerDelivery: result.delivered ? (((cpuMs.runtime ?? 0) + (cpuMs.gc ?? 0)) * 1000) / result.delivered : null,
       problems: result.problems,
     };
   } finally {

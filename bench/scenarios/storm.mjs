@@ -23,6 +23,7 @@ import { stormSystems } from "../lib/storm-systems.mjs";
 export const STORM_WINDOW = 200;
 const FANOUT_BURST = 10;
 const REACH_TIMEOUT_MS = 120_000;
+const STORM_MAX_REPEATS = 3;
 
 const FIELDS = {
   connectsPerSec: (run) => run.storm.connectsPerSec,
@@ -140,5 +141,6 @@ export async function runStorm(ctx) {
     fields: FIELDS,
     once: (repeat) => stormOnce(ctx, system, subscribers, repeat),
   }));
-  return runRounds(ctx, specs);
+  // A round is two storms of N connects per system: at most STORM_MAX_REPEATS of them.
+  return runRounds({ ...ctx, repeats: Math.min(ctx.repeats, STORM_MAX_REPEATS) }, specs);
 }
