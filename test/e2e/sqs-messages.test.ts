@@ -15,23 +15,16 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
   type Message,
-  type SQSClient,
 } from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage } from "./clients";
 import { useServer } from "./server";
-import { REGION, sqsClient, sqsError } from "./sqs-client";
+import { REGION, sqsError, useSqsClient } from "./sqs-client";
 import { pollUntil } from "./wait";
 
 const server = useServer();
-let sqs: SQSClient;
-
-beforeAll(() => {
-  sqs = sqsClient(server);
-});
-
-afterAll(() => sqs?.destroy());
+const sqs = useSqsClient(server);
 
 const md5 = (data: string | Uint8Array) => createHash("md5").update(data).digest("hex");
 const stats = (queue: string) => call<{ ready: number; inFlight: number; delayed: number; acked: number; pullsWaiting: number }>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
