@@ -14,9 +14,14 @@ import { authorize, type AppEnv } from "./auth";
 import { publishAnswer, publishToTopic, readHistory } from "../operations/messages";
 import { parseWith, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
-import { forgetRoute, rememberRoute } from "../partition/route";
+import { forgetRoute, rememberRoute, topicRoute } from "../partition/route";
+import { partitionPrefix } from "../partition/history";
+import { topicStats } from "../partition/stats";
+import { bindQueueToTopic, unbindQueueFromTopic } from "../partition/bindings";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
+import { parseCursor } from "../relay/cursor";
+import { relayCount, subscribeThroughRelay } from "../relay/subscribe";
 
 export const topicRoutes = new Hono<AppEnv>();
 
@@ -40,9 +45,10 @@ topicRoutes.get("/:topic/messages", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "subscribe", name);
   const query = parseQuery(HistoryQuery, c.req.query());
-  const page = await readHistory(c.env, name, query.after, query.limit);
+  const page = await readHistory(c.env, name, query.after, query.limit, query.partition);
   // Stored JSON is spliced in as it is: no parse and re-serialise of every payload.
-  const body = `{"messages":[${page.messages.map((row) => encodeMessage(row)).join(",")}],"lastSeq":${page.lastSeq}}`;
+  const prefix = partitionPrefix(page.partition);
+  const body = `{"messages":[${page.messages.map((row) => encodeMessage(row, prefix)).join(",")}],"lastSeq":${page.lastSeq}}`;
   return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
 });
 
@@ -55,30 +61,26 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
   if (!isWebSocket && !isSse) {
     throw new ApiError(426, "websocket_required", "subscribe with a WebSocket upgrade, or Accept: text/event-stream for SSE");
   }
-  let after = query.after ?? null;
-  const lastEventId = c.req.header("last-event-id");
-  if (isSse && lastEventId !== undefined) {
-    if (!/^\d{1,15}$/.test(lastEventId)) throw new ApiError(400, "invalid_query", "Last-Event-ID must be a seq (a non-negative integer)");
-    after = Number(lastEventId);
-  }
-  const stub = topicStub(c.env, name);
-  const principal = c.get("principal");
-  const subscribe: SubscribeRequest = {
-    transport: isWebSocket ? "websocket" : "sse",
-    after,
-    expiresAt: expiryOf(principal),
-    // SSE is unchanged: one event per message.
-    batch: isWebSocket && query.batch === true,
-  };
+  const route = await topicRoute(c.env, name);
+  // `after` and Last-Event-ID are a seq, or on a partitioned topic a cursor (relay/cursor.ts).
+  const lastEventId = isSse ? c.req.header("last-event-id") : undefined;
+  const resumeFrom = lastEventId ?? query.after;
+  const cursor = resumeFrom === undefined ? null : parseCursor(resumeFrom, route.partitions, lastEventId !== undefined ? "Last-Event-ID" : "after");
+  const transport = isWebSocket ? "websocket" : "sse";
+  const expiresAt = expiryOf(c.get("principal"));
+  // SSE is unchanged: one event per message.
+  const batch = isWebSocket && query.batch === true;
+  if (relayCount(route) > 0) return subscribeThroughRelay(c.env, name, route, c.req.raw, { transport, after: cursor, expiresAt, batch });
+  const subscribe: SubscribeRequest = { transport, after: cursor === null ? null : cursor[0]!, expiresAt, batch };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
-  return stub.fetch(forwarded);
+  return topicStub(c.env, name).fetch(forwarded);
 });
 
 topicRoutes.get("/:topic", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "subscribe", name);
-  return c.json(await topicStub(c.env, name).stats());
+  return c.json(await topicStats(c.env, name));
 });
 
 topicRoutes.delete("/:topic", async (c) => {
@@ -107,18 +109,13 @@ topicRoutes.put("/:topic/subscriptions/:queue", async (c) => {
   authorize(c, "admin", name);
   const input = parseWith(BindingInput, await readJson(c, { optional: true }));
   const filter = input.filter && Object.keys(input.filter).length > 0 ? input.filter : null;
-  const binding = await topicStub(c.env, name).bindQueue(queue, filter);
-  // The queue records the binding, so deleting the queue can end it (lifecycle/links.ts).
-  await c.env.QUEUE.getByName(queue).linkTopic(name, binding.fromSeq);
-  return c.json({ topic: name, ...binding });
+  return c.json(await bindQueueToTopic(c.env, name, queue, filter));
 });
 
 topicRoutes.delete("/:topic/subscriptions/:queue", async (c) => {
   const name = nameParam(c, "topic");
   const queue = nameParam(c, "queue");
   authorize(c, "admin", name);
-  const removed = await topicStub(c.env, name).unbindQueue(queue);
-  if (!removed) throw new ApiError(404, "not_found", `queue ${queue} is not bound to topic ${name}`);
-  await c.env.QUEUE.getByName(queue).unlinkTopic(name);
+  await unbindQueueFromTopic(c.env, name, queue);
   return c.json({ topic: name, queue, removed: true });
 });

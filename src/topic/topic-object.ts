@@ -11,9 +11,11 @@ import type { Env } from "../env";
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { fail, type Outcome } from "../protocol/errors";
+import type { Outcome } from "../protocol/errors";
 import { parsePartitionObjectName, type PartitionName } from "../partition/names";
 import type { TopicRoute } from "../partition/route";
+import { PartitionPeers, type PartitionState, type QueueBinding } from "../partition/peers";
+import { checkPartitionRead, closeAll, partitionStatsOf, routedHere, syncBindings, type PartitionPage, type RoutedPublish } from "../partition/object-side";
 import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
@@ -25,10 +27,13 @@ import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
 import { TopicLog, type AppendResult } from "./log";
 import { TOPIC_MIGRATIONS } from "./schema";
+import { SseKeepAlive } from "../sockets/sse-keep-alive";
+import { RelayFeed } from "../relay/feed";
+import type { RelayAttachment } from "../relay/feed-protocol";
+import { destroyRelays } from "../relay/destroy";
 
 /** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
 const COUNT_TRIM_DELAY_MS = 1000;
-const SSE_KEEPALIVE_MS = 25_000;
 
 export interface HistoryPage {
   messages: MessageRow[];
@@ -57,6 +62,8 @@ interface Appended {
 export class TopicObject extends DurableObject<Env> {
   /** Which topic and partition this object is (`<topic>` is partition 0, `<topic>#<i>` partition i). */
   private readonly place: PartitionName;
+  /** Partition 0's pushes to partitions 1..P-1 (settings, bindings, delete). */
+  private readonly peers: PartitionPeers;
   // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
   private log!: TopicLog;
   private config!: TopicConfig;
@@ -66,15 +73,20 @@ export class TopicObject extends DurableObject<Env> {
   private registration!: Registration;
   /** Publishes that arrive together share one transaction (commit/group-commit.ts). */
   private publishes!: GroupCommit<PreparedMessage[], Appended>;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private keepAlive!: SseKeepAlive;
+  /** Relays holding this topic's subscribers, fed from here (relay/feed.ts). */
+  private relayFeed!: RelayFeed;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.place = parsePartitionObjectName(this.objectName);
+    this.peers = new PartitionPeers(env, () => this.name);
     this.open();
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.fanout.resumeReplays();
+    // After a restart, what each relay holds is unknown: the alarm re-syncs them at once.
+    if (this.relayFeed.registered().length > 0) void this.alarms.rearm();
   }
 
   /** Load the topic's state from storage (empty after a delete: a fresh topic). */
@@ -84,9 +96,19 @@ export class TopicObject extends DurableObject<Env> {
     this.log = new TopicLog(ctx.storage);
     this.config = loadTopicConfig(ctx.storage.sql);
     this.fanout = new Fanout(ctx, this.log, () => this.name);
+    this.keepAlive = new SseKeepAlive(() => this.fanout.sse.size, () => this.fanout.keepAliveSse());
     // Forwards are keyed by the object's name: each partition is its own origin of seqs at the queue.
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.objectName, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    this.relayFeed = new RelayFeed({
+      env,
+      sql: ctx.storage.sql,
+      topic: () => this.name,
+      partition: () => this.place.partition,
+      lastSeq: () => this.log.lastSeq,
+      partitions: () => this.config.partitions,
+      retryBy: (at) => void this.alarms.ensureBy(at),
+    });
     this.registration = new Registration(ctx, env, "topic", () => this.name);
     this.publishes = new GroupCommit(ctx.storage, {
       apply: (messages, now) => this.append(messages, now),
@@ -106,10 +128,6 @@ export class TopicObject extends DurableObject<Env> {
     return this.place.topic;
   }
 
-  get partition(): number {
-    return this.place.partition;
-  }
-
   /** Only partition 0 stands for the topic in the directory's listings. */
   private register(): void {
     if (this.place.partition === 0) this.registration.ensure();
@@ -123,6 +141,16 @@ export class TopicObject extends DurableObject<Env> {
    */
   async publish(messages: PreparedMessage[]): Promise<AppendResult[]> {
     return (await this.publishes.submit(messages)).results;
+  }
+
+  /**
+   * A publish the worker routed for a topic of `partitions` partitions (partition/publish.ts).
+   * Refused, with nothing stored, when this partition holds another count: the worker's route
+   * is stale (a grow, a delete), so it refreshes the route and sends again.
+   */
+  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<RoutedPublish> {
+    if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
+    return { ok: true, results: await this.publish(messages) };
   }
 
   /** One publish's writes: the log and the forwarding outbox. */
@@ -139,6 +167,7 @@ export class TopicObject extends DurableObject<Env> {
     this.register();
     // Before any await: the next group's messages must not overtake these.
     this.fanout.deliver(stored);
+    this.relayFeed.delivered(stored);
     const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
     await this.alarms.ensureBy(this.dueAfterPublish(now, applied.flatMap(({ input }) => input), owedAt));
     this.forwarder.kick();
@@ -166,14 +195,23 @@ export class TopicObject extends DurableObject<Env> {
     return { messages: this.log.readAfter(after, limit), lastSeq: this.log.lastSeq };
   }
 
+  /** History by partition (partition/history.ts); null: none named. */
+  readPartition(after: number, limit: number, partition: number | null): Outcome<PartitionPage> {
+    const refused = checkPartitionRead(this.name, this.place.partition, this.config.partitions, partition);
+    if (refused) return refused;
+    return { ok: true, value: { ...this.history(after, limit), partitions: this.config.partitions } };
+  }
+
   stats(): TopicStats {
     const retained = this.log.retained();
     const oldest = this.log.oldest();
     const connected = this.fanout.count();
+    const own = { lastSeq: this.log.lastSeq, retainedMessages: retained.count, retainedBytes: retained.bytes, firstRetainedSeq: oldest?.seq ?? null, oldestRetainedAt: oldest?.publishedAt ?? null };
     return {
       name: this.name,
       lastSeq: this.log.lastSeq,
-      subscribers: connected.webSocket + connected.sse,
+      // Relays report their counts about once a second (DESIGN.md: "may lag a few seconds").
+      subscribers: connected.webSocket + connected.sse + this.relayFeed.subscribers(),
       webSocketSubscribers: connected.webSocket,
       sseSubscribers: connected.sse,
       retainedMessages: retained.count,
@@ -183,19 +221,51 @@ export class TopicObject extends DurableObject<Env> {
       config: this.config,
       relays: this.config.relays,
       partitions: this.config.partitions,
+      // Partition 0 only knows its own; partition/stats.ts adds the others'.
+      partitionStats: [partitionStatsOf(this.place.partition, own)],
       subscriptions: this.forwarder.list(),
     };
   }
 
-  /** Change the topic's settings (partition 0; the worker never calls this on another partition). */
+  /**
+   * Change the topic's settings (partition 0; the worker never calls this on another partition).
+   * Partitions 1..P-1 get them first: a route read from partition 0 then never sends a publish
+   * to a partition that does not know its count yet.
+   */
   async configure(update: TopicConfigInput): Promise<Outcome<TopicConfig>> {
-    if (update.partitions !== undefined && update.partitions < this.config.partitions) {
-      return fail(409, "partitions_shrink", `topic ${this.name} has ${this.config.partitions} partitions; partitions may grow but never shrink (asked for ${update.partitions})`);
-    }
-    this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
-    this.register();
+    return this.peers.serial(async () => {
+      const next = await this.peers.reconfigure(this.config, update, this.forwarder.list());
+      if (!next.ok) return next;
+      const before = this.config.partitions;
+      this.config = saveTopicConfig(this.ctx.storage.sql, this.config, next.value);
+      // Subscribers held here see only partition 0 once there are more: they reconnect (their
+      // `after`, a seq of partition 0, is the partitioned topic's cursor).
+      if (before === 1 && this.config.partitions > 1) closeAll([...this.fanout.webSocketSubscribers(), ...this.fanout.sse], `topic ${this.name} is now partitioned: reconnect`);
+      this.register();
+      // Relays learn a new partition count from the next feed; send it now.
+      if (before !== this.config.partitions) this.relayFeed.kick();
+      await this.alarms.rearm();
+      return { ok: true, value: this.config };
+    });
+  }
+
+  /** Partition i > 0: take the settings and bindings partition 0 holds (idempotent). */
+  async configurePartition(state: PartitionState): Promise<void> {
+    const grew = state.config.partitions !== this.config.partitions;
+    this.config = saveTopicConfig(this.ctx.storage.sql, this.config, state.config);
+    syncBindings(this.forwarder, state.subscriptions, Date.now());
+    if (grew) this.relayFeed.kick();
     await this.alarms.rearm();
-    return { ok: true, value: this.config };
+  }
+
+  /** A relay (relay/relay-object.ts) attaches: it is fed every row after the answer's lastSeq. */
+  attachRelay(relay: number, subscribers: number): RelayAttachment {
+    return this.relayFeed.attach(relay, subscribers);
+  }
+
+  /** A relay's subscriber count, for stats (partition 0). */
+  reportRelay(relay: number, subscribers: number): void {
+    this.relayFeed.report(relay, subscribers);
   }
 
   /** Where the worker sends this topic's publishes and subscribers (partition/route.ts caches it). */
@@ -203,14 +273,18 @@ export class TopicObject extends DurableObject<Env> {
     return { partitions: this.config.partitions, relays: this.config.relays };
   }
 
-  async bindQueue(queue: string, filter: Record<string, string> | null): Promise<{ queue: string; filter: Record<string, string> | null; fromSeq: number }> {
-    const fromSeq = this.forwarder.bind(queue, filter, Date.now());
-    return { queue, filter, fromSeq };
+  /** Bind a queue; partition 0 binds every partition (partition/bindings.ts links them at the queue). */
+  async bindQueue(queue: string, filter: Record<string, string> | null): Promise<QueueBinding> {
+    const bindHere = () => this.forwarder.bind(queue, filter, Date.now());
+    if (this.place.partition > 0) return { queue, filter, fromSeq: bindHere() };
+    return this.peers.bindAll(() => this.config.partitions, queue, filter, bindHere);
   }
 
+  /** Unbind a queue; partition 0 unbinds every partition. Whether this partition had it bound. */
   async unbindQueue(queue: string): Promise<boolean> {
     const removed = this.forwarder.unbind(queue);
     await this.alarms.rearm();
+    if (this.place.partition === 0 && this.config.partitions > 1) await this.peers.serial(() => this.peers.unbind(this.config.partitions, queue));
     return removed;
   }
 
@@ -222,13 +296,16 @@ export class TopicObject extends DurableObject<Env> {
     if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "subscriptions"])) return false;
     const name = this.name;
     const origin = this.objectName;
+    // Partitions 1..P-1 before partition 0, which holds their count: a failed delete can be retried.
+    if (this.place.partition === 0) await this.peers.destroy(this.config.partitions);
     // Outside the block below: a queue being deleted at the same time calls back here.
     await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(origin)));
+    if (this.place.partition === 0) await destroyRelays(this.env, name, this.relayFeed.registered(), this.config.relays);
     await this.ctx.blockConcurrencyWhile(async () => {
       this.registration.cancel();
+      this.relayFeed.clear();
       for (const subscriber of this.fanout.sse) subscriber.close(1001, `topic ${name} was deleted`);
-      if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-      this.keepAliveTimer = undefined;
+      this.keepAlive.stop();
       await wipe(this.ctx, this.env, "topic", name, { listed: this.place.partition === 0 });
       this.open();
     });
@@ -254,7 +331,7 @@ export class TopicObject extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
     const response = this.fanout.openSse(after, subscribe.expiresAt);
-    this.startSseKeepAlive();
+    this.keepAlive.start();
     return response;
   }
 
@@ -297,6 +374,7 @@ export class TopicObject extends DurableObject<Env> {
       const moreTrim = this.log.trim(now - this.config.retentionSeconds * 1000, this.config.retentionMessages, keepFrom);
       const moreDedup = this.log.expireDedup(now);
       const moreForwarding = await this.forwarder.flushDue(now);
+      await this.relayFeed.flushDue(now);
       return moreTrim || moreDedup || moreForwarding;
     });
   }
@@ -314,19 +392,8 @@ export class TopicObject extends DurableObject<Env> {
     if (dedup !== null) candidates.push(dedup);
     const forwarding = this.forwarder.nextDueAt();
     if (forwarding !== null) candidates.push(forwarding);
+    const relays = this.relayFeed.nextDueAt();
+    if (relays !== null) candidates.push(relays);
     return candidates.length > 0 ? Math.min(...candidates) : null;
-  }
-
-  private startSseKeepAlive(): void {
-    if (this.keepAliveTimer) return;
-    // A timer keeps the object awake, which an open SSE request does anyway.
-    this.keepAliveTimer = setInterval(() => {
-      if (this.fanout.sse.size === 0) {
-        if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-        this.keepAliveTimer = undefined;
-        return;
-      }
-      this.fanout.keepAliveSse();
-    }, SSE_KEEPALIVE_MS);
   }
 }
