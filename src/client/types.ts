@@ -10,28 +10,59 @@ import type * as S from "../protocol/schemas";
 /** Any JSON value: a message's `data`. */
 export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
 
-/** One message to publish to a topic: `{ data, id?, attributes? }`. */
-export type TopicMessageInput = z.input<typeof S.TopicMessageInput>;
-/** One message to enqueue: as a topic message, plus `delaySeconds?`. */
-export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
-/** `{ seq, id, duplicate? }`: `duplicate` is true when `id` was seen within the dedup window. */
-export type PublishResult = z.infer<typeof S.PublishResult>;
+/**
+ * Issue 11 (relays, partitioned topics) fields, until src/protocol/schemas.ts carries them
+ * (helper "partitions" adds them there); then these go and the schemas' types stand alone.
+ */
+interface Keyed {
+  /** 1-256 chars: messages with the same key go to the same partition, in publish order. */
+  key?: string;
+}
+interface InPartition {
+  /** The message's partition, on a topic with partitions > 1 (seqs count per partition). */
+  partition?: number;
+}
+/** One partition's figures in topic stats. */
+export interface PartitionStats {
+  partition: number;
+  lastSeq: number;
+  retainedMessages: number;
+  retainedBytes: number;
+}
+interface TopicScale {
+  /** Relay objects holding the topic's subscribers (0: the topic holds them). */
+  relays?: number;
+  /** Partitions, each with its own seq (1: unpartitioned). May grow, never shrink. */
+  partitions?: number;
+}
 
-/** A retained topic message, as history returns it. */
-export type StoredMessage = z.infer<typeof S.StoredMessage>;
+/** One message to publish to a topic: `{ data, id?, key?, attributes? }`. */
+export type TopicMessageInput = z.input<typeof S.TopicMessageInput> & Keyed;
+/** One message to enqueue: as a topic message (without `key`), plus `delaySeconds?`. */
+export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
+/**
+ * `{ seq, id, duplicate?, partition? }`: `duplicate` is true when `id` was seen within the
+ * dedup window; `partition` is where it went, on a partitioned topic.
+ */
+export type PublishResult = z.infer<typeof S.PublishResult> & InPartition;
+
+/** A retained topic message, as history returns it (`partition` on a partitioned topic). */
+export type StoredMessage = z.infer<typeof S.StoredMessage> & InPartition;
 /** A message delivered to a topic subscriber: the stored message plus its topic. */
 export type TopicMessage = StoredMessage & { topic: string };
 
 export interface HistoryPage {
   /** Oldest first. */
   messages: StoredMessage[];
-  /** The topic's last seq when the page was read. */
+  /** The topic's (on a partitioned topic, the partition's) last seq when the page was read. */
   lastSeq: number;
 }
 
-export type TopicStats = z.infer<typeof S.TopicStats>;
-export type TopicConfig = z.infer<typeof S.TopicConfig>;
-export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
+/** `partitionStats`: per partition, on a partitioned topic. */
+export type TopicStats = z.infer<typeof S.TopicStats> & TopicScale & { partitionStats?: PartitionStats[] };
+export type TopicConfig = z.infer<typeof S.TopicConfig> & TopicScale;
+/** `relays` 0-64, `partitions` 1-64 (grow only: 409 `partitions_shrink`), retention and dedup window. */
+export type TopicConfigInput = z.input<typeof S.TopicConfigInput> & TopicScale;
 
 export type QueueConfig = z.infer<typeof S.QueueConfig>;
 export type QueueConfigInput = z.input<typeof S.QueueConfigInput>;
