@@ -13,7 +13,8 @@ import { deleteTopic } from "../lifecycle/delete";
 import { authorize, type AppEnv } from "./auth";
 import { publishAnswer, publishToTopic, readHistory } from "../operations/messages";
 import { parseWith, readJson } from "./body";
-import { validationError } from "./errors";
+import { unwrap, validationError } from "./errors";
+import { forgetRoute, rememberRoute } from "../partition/route";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
 
@@ -84,6 +85,7 @@ topicRoutes.delete("/:topic", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "admin", name);
   await deleteTopic(c.env, name);
+  forgetRoute(name);
   return c.json({ name, deleted: true });
 });
 
@@ -91,7 +93,10 @@ topicRoutes.put("/:topic", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "admin", name);
   const update = parseWith(TopicConfigInput, await readJson(c, { optional: true }));
-  return c.json(await topicStub(c.env, name).configure(update));
+  const config = unwrap(await topicStub(c.env, name).configure(update));
+  // This isolate routes by the new counts at once; others within the route cache's lifetime.
+  rememberRoute(name, config);
+  return c.json(config);
 });
 
 const BindingInput = z.strictObject({ filter: Attributes.optional() });

@@ -16,11 +16,12 @@ export function hasRows(sql: SqlStorage, tables: readonly string[]): boolean {
 
 /**
  * Drop the name from the listings, close every socket (1001), clear the alarm and delete all
- * storage. The caller re-runs its migrations and reloads its state afterwards.
+ * storage. The caller re-runs its migrations and reloads its state afterwards. `listed: false`
+ * for objects the directory never lists (a topic's partitions past 0, issue 11).
  */
-export async function wipe(ctx: DurableObjectState, env: Env, kind: EntryKind, name: string): Promise<void> {
+export async function wipe(ctx: DurableObjectState, env: Env, kind: EntryKind, name: string, { listed = true } = {}): Promise<void> {
   // Listings first: if the directory cannot be reached nothing is deleted and a retry works.
-  await env.DIRECTORY.getByName(DIRECTORY_NAME).unregister(kind, name);
+  if (listed) await env.DIRECTORY.getByName(DIRECTORY_NAME).unregister(kind, name);
   for (const socket of ctx.getWebSockets()) {
     try {
       socket.close(DELETED_CLOSE_CODE, `${kind} ${name} was deleted`);

@@ -17,6 +17,7 @@ export type ErrorCode =
   | "at_capacity"
   | "websocket_required"
   | "push_queue"
+  | "partitions_shrink"
   | "internal_error";
 
 export interface ErrorBody {

@@ -26,6 +26,12 @@ export const MAX_RETENTION_SECONDS = 30 * 24 * 60 * 60;
 export const DEFAULT_TOPIC_RETENTION_MESSAGES = 1_000_000;
 export const MAX_TOPIC_RETENTION_MESSAGES = 100_000_000;
 
+/** Partitioned topics and relays (DESIGN.md, issue 11): counts a topic may be set to. */
+export const MAX_PARTITIONS = 64;
+export const MAX_RELAYS = 64;
+/** A message's routing key (DESIGN.md "Partitioned topics"). */
+export const MAX_KEY_LENGTH = 256;
+
 export const DEFAULT_HISTORY_LIMIT = 100;
 export const MAX_HISTORY_LIMIT = 1000;
 

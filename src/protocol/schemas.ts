@@ -48,6 +48,9 @@ export const TopicConfigInput = z.strictObject({
   retentionSeconds: z.number().int().min(1).max(L.MAX_RETENTION_SECONDS).optional(),
   retentionMessages: z.number().int().min(1).max(L.MAX_TOPIC_RETENTION_MESSAGES).optional(),
   dedupWindowSeconds: z.number().int().min(1).max(L.MAX_DEDUP_WINDOW_SECONDS).optional(),
+  /** Grow only: a smaller count than the topic has is refused (409 `partitions_shrink`). */
+  partitions: z.number().int().min(1).max(L.MAX_PARTITIONS).optional(),
+  relays: z.number().int().min(0).max(L.MAX_RELAYS).optional(),
 });
 export type TopicConfigInput = z.infer<typeof TopicConfigInput>;
 
@@ -55,6 +58,8 @@ export const TopicConfig = z.object({
   retentionSeconds: z.number().int(),
   retentionMessages: z.number().int(),
   dedupWindowSeconds: z.number().int(),
+  partitions: z.number().int(),
+  relays: z.number().int(),
 });
 export type TopicConfig = z.infer<typeof TopicConfig>;
 
@@ -104,6 +109,9 @@ export const TopicStats = z.object({
   firstRetainedSeq: z.number().int().nullable(),
   oldestRetainedAt: z.number().int().nullable(),
   config: TopicConfig,
+  /** As in `config`, at the top level too (DESIGN.md "Relays", "Partitioned topics"). */
+  relays: z.number().int(),
+  partitions: z.number().int(),
   subscriptions: z.array(z.object({ queue: z.string(), filter: z.record(z.string(), z.string()).nullable() })),
 });
 export type TopicStats = z.infer<typeof TopicStats>;

@@ -7,6 +7,8 @@ export const DEFAULT_TOPIC_CONFIG: TopicConfig = {
   retentionSeconds: L.DEFAULT_TOPIC_RETENTION_SECONDS,
   retentionMessages: L.DEFAULT_TOPIC_RETENTION_MESSAGES,
   dedupWindowSeconds: L.DEFAULT_DEDUP_WINDOW_SECONDS,
+  partitions: 1,
+  relays: 0,
 };
 
 export function loadTopicConfig(sql: SqlStorage): TopicConfig {

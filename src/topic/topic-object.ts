@@ -11,6 +11,9 @@ import type { Env } from "../env";
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
+import { fail, type Outcome } from "../protocol/errors";
+import { parsePartitionObjectName, type PartitionName } from "../partition/names";
+import type { TopicRoute } from "../partition/route";
 import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
@@ -52,6 +55,8 @@ interface Appended {
 }
 
 export class TopicObject extends DurableObject<Env> {
+  /** Which topic and partition this object is (`<topic>` is partition 0, `<topic>#<i>` partition i). */
+  private readonly place: PartitionName;
   // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
   private log!: TopicLog;
   private config!: TopicConfig;
@@ -65,6 +70,7 @@ export class TopicObject extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.place = parsePartitionObjectName(this.objectName);
     this.open();
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -78,7 +84,8 @@ export class TopicObject extends DurableObject<Env> {
     this.log = new TopicLog(ctx.storage);
     this.config = loadTopicConfig(ctx.storage.sql);
     this.fanout = new Fanout(ctx, this.log, () => this.name);
-    this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.name, () => this.alarms.rearm());
+    // Forwards are keyed by the object's name: each partition is its own origin of seqs at the queue.
+    this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.objectName, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
     this.registration = new Registration(ctx, env, "topic", () => this.name);
     this.publishes = new GroupCommit(ctx.storage, {
@@ -89,9 +96,23 @@ export class TopicObject extends DurableObject<Env> {
     });
   }
 
-  /** The topic's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
-  get name(): string {
+  /** The object's name: `ctx.id.name` is set for objects reached by name (changelog 2026-03-15). */
+  get objectName(): string {
     return this.ctx.id.name ?? this.ctx.id.toString();
+  }
+
+  /** The topic's name as clients know it, shown in frames and answers (the same for every partition). */
+  get name(): string {
+    return this.place.topic;
+  }
+
+  get partition(): number {
+    return this.place.partition;
+  }
+
+  /** Only partition 0 stands for the topic in the directory's listings. */
+  private register(): void {
+    if (this.place.partition === 0) this.registration.ensure();
   }
 
   // ---- RPC, called by the worker -------------------------------------------------------
@@ -115,7 +136,7 @@ export class TopicObject extends DurableObject<Env> {
   private async afterPublish(applied: readonly Applied<PreparedMessage[], Appended>[], now: number): Promise<void> {
     const stored = applied.flatMap(({ result }) => result.stored);
     if (stored.length === 0) return;
-    this.registration.ensure();
+    this.register();
     // Before any await: the next group's messages must not overtake these.
     this.fanout.deliver(stored);
     const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
@@ -160,15 +181,26 @@ export class TopicObject extends DurableObject<Env> {
       firstRetainedSeq: oldest?.seq ?? null,
       oldestRetainedAt: oldest?.publishedAt ?? null,
       config: this.config,
+      relays: this.config.relays,
+      partitions: this.config.partitions,
       subscriptions: this.forwarder.list(),
     };
   }
 
-  async configure(update: TopicConfigInput): Promise<TopicConfig> {
+  /** Change the topic's settings (partition 0; the worker never calls this on another partition). */
+  async configure(update: TopicConfigInput): Promise<Outcome<TopicConfig>> {
+    if (update.partitions !== undefined && update.partitions < this.config.partitions) {
+      return fail(409, "partitions_shrink", `topic ${this.name} has ${this.config.partitions} partitions; partitions may grow but never shrink (asked for ${update.partitions})`);
+    }
     this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
-    this.registration.ensure();
+    this.register();
     await this.alarms.rearm();
-    return this.config;
+    return { ok: true, value: this.config };
+  }
+
+  /** Where the worker sends this topic's publishes and subscribers (partition/route.ts caches it). */
+  route(): TopicRoute {
+    return { partitions: this.config.partitions, relays: this.config.relays };
   }
 
   async bindQueue(queue: string, filter: Record<string, string> | null): Promise<{ queue: string; filter: Record<string, string> | null; fromSeq: number }> {
@@ -189,14 +221,15 @@ export class TopicObject extends DurableObject<Env> {
   async destroy(): Promise<boolean> {
     if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "subscriptions"])) return false;
     const name = this.name;
+    const origin = this.objectName;
     // Outside the block below: a queue being deleted at the same time calls back here.
-    await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(name)));
+    await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(origin)));
     await this.ctx.blockConcurrencyWhile(async () => {
       this.registration.cancel();
       for (const subscriber of this.fanout.sse) subscriber.close(1001, `topic ${name} was deleted`);
       if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
       this.keepAliveTimer = undefined;
-      await wipe(this.ctx, this.env, "topic", name);
+      await wipe(this.ctx, this.env, "topic", name, { listed: this.place.partition === 0 });
       this.open();
     });
     return true;
