@@ -11,8 +11,8 @@ import type * as S from "../protocol/schemas";
 export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
 
 /**
- * Issue 11 (relays, partitioned topics) fields, until src/protocol/schemas.ts carries them
- * (helper "partitions" adds them there); then these go and the schemas' types stand alone.
+ * Issue 11 (partitioned topics) fields, until src/protocol/schemas.ts carries them (helper
+ * "partitions" adds them there); then these go and the schemas' types stand alone.
  */
 interface Keyed {
   /** 1-256 chars: messages with the same key go to the same partition, in publish order. */
@@ -28,12 +28,6 @@ export interface PartitionStats {
   lastSeq: number;
   retainedMessages: number;
   retainedBytes: number;
-}
-interface TopicScale {
-  /** Relay objects holding the topic's subscribers (0: the topic holds them). */
-  relays?: number;
-  /** Partitions, each with its own seq (1: unpartitioned). May grow, never shrink. */
-  partitions?: number;
 }
 
 /** One message to publish to a topic: `{ data, id?, key?, attributes? }`. */
@@ -58,11 +52,14 @@ export interface HistoryPage {
   lastSeq: number;
 }
 
-/** `partitionStats`: per partition, on a partitioned topic. */
-export type TopicStats = z.infer<typeof S.TopicStats> & TopicScale & { partitionStats?: PartitionStats[] };
-export type TopicConfig = z.infer<typeof S.TopicConfig> & TopicScale;
+/**
+ * `relays`: relay objects holding the topic's subscribers (0: the topic holds them);
+ * `partitions`: each with its own seq (1: unpartitioned); `partitionStats`: per partition.
+ */
+export type TopicStats = z.infer<typeof S.TopicStats> & { partitionStats?: PartitionStats[] };
+export type TopicConfig = z.infer<typeof S.TopicConfig>;
 /** `relays` 0-64, `partitions` 1-64 (grow only: 409 `partitions_shrink`), retention and dedup window. */
-export type TopicConfigInput = z.input<typeof S.TopicConfigInput> & TopicScale;
+export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
 
 export type QueueConfig = z.infer<typeof S.QueueConfig>;
 export type QueueConfigInput = z.input<typeof S.QueueConfigInput>;

@@ -24,14 +24,8 @@ export const topicCommand: Command = {
     };
     const changing = Object.keys(change).length > 0;
     // Without a change only read: stats carry the settings and change nothing.
-    let shown: { topic: string; relays: number; partitions: number } & Record<string, unknown>;
-    if (changing) {
-      const config = await client.configureTopic(topic, change);
-      shown = { topic, ...config, relays: config.relays ?? 0, partitions: config.partitions ?? 1 };
-    } else {
-      const stats = await client.topicStats(topic);
-      shown = { topic, ...stats.config, relays: stats.relays ?? 0, partitions: stats.partitions ?? 1 };
-    }
+    const config = changing ? await client.configureTopic(topic, change) : (await client.topicStats(topic)).config;
+    const shown = { topic, ...config };
     out.result(shown, () =>
       [
         `topic ${topic}${changing ? " (updated)" : ""}`,
