@@ -7,6 +7,7 @@ import { createApp } from "./http/app";
 
 export { TopicObject } from "./topic/topic-object";
 export { QueueObject } from "./queue/queue-object";
+export { RelayObject } from "./relay/relay-object";
 export { DirectoryObject } from "./directory/directory-object";
 export { EdgepostService } from "./service/edgepost-service";
 

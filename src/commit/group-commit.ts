@@ -95,7 +95,13 @@ export class GroupCommit<Input, Result> {
     });
   }
 
-  /** Write everything waiting in one transaction, then answer each request. */
+  /**
+   * Take the waiting requests as one group and commit them. Nothing awaits a flush (it runs
+   * from a timer or from `submit`), so no failure may escape it: one outside any single
+   * request (capturing or putting back the in-memory state) is logged and answers every
+   * caller of the group still waiting, instead of leaving them waiting forever behind an
+   * unhandled rejection. Rejecting a caller already answered does nothing.
+   */
   private async flush(): Promise<void> {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -103,7 +109,16 @@ export class GroupCommit<Input, Result> {
     this.waiting = [];
     this.weight = 0;
     if (group.length === 0) return;
+    try {
+      await this.commit(group);
+    } catch (error) {
+      console.error("group commit failed outside any one request; failing its group", error);
+      for (const waiting of group) waiting.reject(error);
+    }
+  }
 
+  /** Write the group in one transaction, then answer each request. */
+  private async commit(group: readonly Waiting<Input, Result>[]): Promise<void> {
     const now = Date.now();
     const applied: (Applied<Input, Result> & { waiting: Waiting<Input, Result> })[] = [];
     const failed: { waiting: Waiting<Input, Result>; error: unknown }[] = [];

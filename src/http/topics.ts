@@ -14,9 +14,11 @@ import { authorize, type AppEnv } from "./auth";
 import { publishAnswer, publishToTopic, readHistory } from "../operations/messages";
 import { parseWith, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
-import { forgetRoute, rememberRoute } from "../partition/route";
+import { forgetRoute, rememberRoute, topicRoute } from "../partition/route";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
+import { parseCursor } from "../relay/cursor";
+import { relayCount, subscribeThroughRelay } from "../relay/subscribe";
 
 export const topicRoutes = new Hono<AppEnv>();
 
@@ -55,24 +57,20 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
   if (!isWebSocket && !isSse) {
     throw new ApiError(426, "websocket_required", "subscribe with a WebSocket upgrade, or Accept: text/event-stream for SSE");
   }
-  let after = query.after ?? null;
-  const lastEventId = c.req.header("last-event-id");
-  if (isSse && lastEventId !== undefined) {
-    if (!/^\d{1,15}$/.test(lastEventId)) throw new ApiError(400, "invalid_query", "Last-Event-ID must be a seq (a non-negative integer)");
-    after = Number(lastEventId);
-  }
-  const stub = topicStub(c.env, name);
-  const principal = c.get("principal");
-  const subscribe: SubscribeRequest = {
-    transport: isWebSocket ? "websocket" : "sse",
-    after,
-    expiresAt: expiryOf(principal),
-    // SSE is unchanged: one event per message.
-    batch: isWebSocket && query.batch === true,
-  };
+  const route = await topicRoute(c.env, name);
+  // `after` and Last-Event-ID are a seq, or on a partitioned topic a cursor (relay/cursor.ts).
+  const lastEventId = isSse ? c.req.header("last-event-id") : undefined;
+  const resumeFrom = lastEventId ?? query.after;
+  const cursor = resumeFrom === undefined ? null : parseCursor(resumeFrom, route.partitions, lastEventId !== undefined ? "Last-Event-ID" : "after");
+  const transport = isWebSocket ? "websocket" : "sse";
+  const expiresAt = expiryOf(c.get("principal"));
+  // SSE is unchanged: one event per message.
+  const batch = isWebSocket && query.batch === true;
+  if (relayCount(route) > 0) return subscribeThroughRelay(c.env, name, route, c.req.raw, { transport, after: cursor, expiresAt, batch });
+  const subscribe: SubscribeRequest = { transport, after: cursor === null ? null : cursor[0]!, expiresAt, batch };
   const forwarded = new Request(c.req.raw);
   forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
-  return stub.fetch(forwarded);
+  return topicStub(c.env, name).fetch(forwarded);
 });
 
 topicRoutes.get("/:topic", async (c) => {

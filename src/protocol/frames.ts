@@ -32,9 +32,17 @@ export function encodeMessage(row: MessageRow, prefix = ""): string {
   );
 }
 
-/** The topic subscriber frame: `{"type":"message","topic",...message}`. */
-export function encodeTopicFrame(topic: string, row: MessageRow): string {
-  return encodeMessage(row, `"type":"message","topic":${JSON.stringify(topic)},`);
+/** `"partition":i,` for a row of a partitioned topic's partition i, else nothing. */
+function partitionPrefix(partition: number | undefined): string {
+  return partition === undefined ? "" : `"partition":${partition},`;
+}
+
+/**
+ * The topic subscriber frame: `{"type":"message","topic",...message}`; on a partitioned topic
+ * (relays, issue 11) it names the message's `partition` too.
+ */
+export function encodeTopicFrame(topic: string, row: MessageRow, partition?: number): string {
+  return encodeMessage(row, `"type":"message","topic":${JSON.stringify(topic)},${partitionPrefix(partition)}`);
 }
 
 /** Cut rows into runs of at most `maxBytes` of payload, each holding at least one row. */
@@ -57,8 +65,14 @@ export function chunkBySize<T extends MessageRow>(rows: readonly T[], maxBytes: 
 }
 
 /** The batched topic frame (`?batch=1`): `{"type":"messages","topic","messages":[...]}`, seq order. */
-export function encodeTopicBatch(topic: string, rows: readonly MessageRow[]): string {
-  return `{"type":"messages","topic":${JSON.stringify(topic)},"messages":[${rows.map((row) => encodeMessage(row)).join(",")}]}`;
+export function encodeTopicBatch(topic: string, rows: readonly MessageRow[], partition?: number): string {
+  const prefix = partitionPrefix(partition);
+  return `{"type":"messages","topic":${JSON.stringify(topic)},"messages":[${rows.map((row) => encodeMessage(row, prefix)).join(",")}]}`;
+}
+
+/** A partitioned topic's subscription starts with its position: `{"type":"cursor","topic","cursor"}`. */
+export function encodeCursorFrame(topic: string, cursor: string): string {
+  return `{"type":"cursor","topic":${JSON.stringify(topic)},"cursor":${JSON.stringify(cursor)}}`;
 }
 
 /** Close codes edgepost uses on subscriber and consumer sockets (4000-4999 are private use). */

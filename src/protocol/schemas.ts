@@ -93,7 +93,8 @@ export const HistoryQuery = z.object({
 const BatchParam = z.enum(["1", "0", "true", "false"], { message: "must be 1 or 0" }).transform((value) => value === "1" || value === "true");
 
 export const SubscribeQuery = z.object({
-  after: SeqParam.optional(),
+  /** A seq, or on a partitioned topic a cursor (`12,40,7`): checked against the partition count (relay/cursor.ts). */
+  after: z.string().optional(),
   batch: BatchParam.optional(),
   token: z.string().optional(),
 });

@@ -57,7 +57,8 @@ export class QueueObject extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     // Push requests in flight when the last instance died ended with it: retry them (after the backoff).
     if (this.config.push !== null && this.store.releaseConsumer(PUSH_CONSUMER, Date.now(), this.config) > 0) {
-      void ctx.blockConcurrencyWhile(() => this.alarms.rearm());
+      // A failure resets the object (the input gate breaks); logged, not an unhandled rejection.
+      ctx.blockConcurrencyWhile(() => this.alarms.rearm()).catch((error: unknown) => console.error(`queue ${this.name}: re-arming the alarm for released push requests failed`, error));
     }
   }
 
@@ -287,7 +288,7 @@ export class QueueObject extends DurableObject<Env> {
     // Push after the upgrade response has gone out.
     setTimeout(() => {
       this.afterChange(Date.now());
-      void this.alarms.rearm();
+      this.rearmInBackground();
     }, 0);
     return new Response(null, { status: 101, webSocket: pair[0] });
   }
@@ -342,7 +343,7 @@ export class QueueObject extends DurableObject<Env> {
     const now = Date.now();
     this.store.releaseConsumer(state.consumerId, now, this.config);
     this.afterChange(now);
-    void this.alarms.rearm();
+    this.rearmInBackground();
   }
 
   // ---- The alarm ------------------------------------------------------------------------------
@@ -379,7 +380,13 @@ export class QueueObject extends DurableObject<Env> {
       this.releaseConsumer(socket);
     }
     this.deliverReady(now);
-    if (this.store.dead.hasPending()) void this.deadLetters.move().catch(() => {});
+    // Pending dead letters keep the alarm due (nextDueAt): a failed move is retried there.
+    if (this.store.dead.hasPending()) this.deadLetters.move().catch((error: unknown) => console.warn(`queue ${this.name}: dead-letter move failed; the alarm retries it`, error));
+  }
+
+  /** Re-arm without waiting (nothing awaits the caller): a failure is logged, never an unhandled rejection. */
+  private rearmInBackground(): void {
+    this.alarms.rearm().catch((error: unknown) => console.error(`queue ${this.name}: re-arming the alarm failed`, error));
   }
 
   /** Hand ready messages out: waiting long polls first (oldest first), then consumer sockets. */
@@ -388,6 +395,6 @@ export class QueueObject extends DurableObject<Env> {
     this.consumers.dispatch(this.store, this.name, now, this.visibilityMs);
     const pushed = this.pusher.dispatch();
     // New leases expire: make sure the alarm is armed for them.
-    if (served + pushed > 0) void this.alarms.rearm();
+    if (served + pushed > 0) this.rearmInBackground();
   }
 }

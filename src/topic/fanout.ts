@@ -49,7 +49,7 @@ export class Fanout {
   /** Accept a hibernatable WebSocket subscriber that wants messages after `after`. */
   acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null, batch = false): void {
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt, ...(batch ? { batch } : {}) });
+    const subscriber = new WebSocketSubscriber<SubscriberState>(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt, ...(batch ? { batch } : {}) });
     subscriber.persist();
     this.sockets.set(socket, subscriber);
     void this.pump(subscriber);
@@ -57,7 +57,7 @@ export class Fanout {
 
   /** Open an SSE stream for a subscriber that wants messages after `after`. */
   openSse(after: number, expiresAt: number | null): Response {
-    const subscriber = new SseSubscriber({ role: "subscriber", after, cursor: after, live: false, expiresAt }, (closed) => this.sse.delete(closed));
+    const subscriber = new SseSubscriber<SubscriberState>({ role: "subscriber", after, cursor: after, live: false, expiresAt }, (closed) => this.sse.delete(closed));
     this.sse.add(subscriber);
     void this.pump(subscriber);
     return subscriber.response;

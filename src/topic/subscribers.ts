@@ -19,35 +19,50 @@ export interface SubscriberState {
   batch?: boolean;
 }
 
-export interface Subscriber {
+/** What every subscriber state has: a role, and when its credential expires. */
+export interface SubscriberStateBase {
+  role: string;
+  expiresAt: number | null;
+  batch?: boolean;
+}
+
+/** A subscriber of a topic (state SubscriberState) or of a relay (relay/relay-subscribers.ts). */
+export interface Subscriber<S extends SubscriberStateBase = SubscriberState> {
   readonly kind: "websocket" | "sse";
-  readonly state: SubscriberState;
+  readonly state: S;
   isOpen(): boolean;
   /** Bytes queued to this subscriber and not yet taken by the network. */
   buffered(): number;
-  /** `frame` is the JSON text of the message frame, or of a batch whose last message is `seq`. */
-  send(seq: number, frame: string): void;
+  /**
+   * `frame` is the JSON text of the message frame, or of a batch whose last message is `id`'s;
+   * `id` is the SSE event id (a seq, or a relay subscriber's cursor), unused on WebSockets.
+   */
+  send(id: number | string, frame: string): void;
   /** Record `state` so it survives hibernation (WebSockets) or is simply kept (SSE). */
   persist(): void;
   close(code: number, reason: string): void;
 }
 
-export function isOverBufferLimit(subscriber: Subscriber): boolean {
+export function isOverBufferLimit(subscriber: Subscriber<SubscriberStateBase>): boolean {
   return subscriber.buffered() > MAX_BUFFERED_BYTES_PER_SUBSCRIBER;
 }
 
-export class WebSocketSubscriber implements Subscriber {
+export class WebSocketSubscriber<S extends SubscriberStateBase = SubscriberState> implements Subscriber<S> {
   readonly kind = "websocket";
 
   constructor(
     readonly socket: WebSocket,
-    readonly state: SubscriberState,
+    readonly state: S,
   ) {}
 
   /** Rebuild from the attachment after the object woke from hibernation. */
   static restore(socket: WebSocket): WebSocketSubscriber | null {
-    const state = socket.deserializeAttachment() as SubscriberState | null;
-    return state?.role === "subscriber" ? new WebSocketSubscriber(socket, state) : null;
+    return WebSocketSubscriber.restoreAs<SubscriberState>(socket, "subscriber");
+  }
+
+  static restoreAs<S extends SubscriberStateBase>(socket: WebSocket, role: S["role"]): WebSocketSubscriber<S> | null {
+    const state = socket.deserializeAttachment() as S | null;
+    return state?.role === role ? new WebSocketSubscriber<S>(socket, state) : null;
   }
 
   isOpen(): boolean {
@@ -65,7 +80,7 @@ export class WebSocketSubscriber implements Subscriber {
     return this.socket.bufferedAmount ?? 0;
   }
 
-  send(_seq: number, frame: string): void {
+  send(_id: number | string, frame: string): void {
     this.socket.send(frame);
   }
 
@@ -88,7 +103,7 @@ const encoder = new TextEncoder();
  * An SSE stream. It lives only in memory: an SSE request keeps the object awake, and when the
  * object goes away so does the HTTP response, and the client resumes with Last-Event-ID.
  */
-export class SseSubscriber implements Subscriber {
+export class SseSubscriber<S extends SubscriberStateBase = SubscriberState> implements Subscriber<S> {
   readonly kind = "sse";
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
   private pendingBytes = 0;
@@ -96,8 +111,8 @@ export class SseSubscriber implements Subscriber {
   readonly response: Response;
 
   constructor(
-    readonly state: SubscriberState,
-    private readonly onClosed: (subscriber: SseSubscriber) => void,
+    readonly state: S,
+    private readonly onClosed: (subscriber: SseSubscriber<S>) => void,
   ) {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     this.writer = writable.getWriter();
@@ -129,8 +144,13 @@ export class SseSubscriber implements Subscriber {
     return this.pendingBytes;
   }
 
-  send(seq: number, frame: string): void {
-    this.write(`id: ${seq}\nevent: message\ndata: ${frame}\n\n`);
+  send(id: number | string, frame: string): void {
+    this.sendEvent("message", id, frame);
+  }
+
+  /** An event of type `event` whose id (what EventSource resumes from) is `id`. */
+  sendEvent(event: string, id: number | string, data: string): void {
+    this.write(`id: ${id}\nevent: ${event}\ndata: ${data}\n\n`);
   }
 
   /** A comment line keeps proxies from closing an idle stream. */

@@ -25,10 +25,13 @@ import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
 import { TopicLog, type AppendResult } from "./log";
 import { TOPIC_MIGRATIONS } from "./schema";
+import { SseKeepAlive } from "../sockets/sse-keep-alive";
+import { RelayFeed } from "../relay/feed";
+import type { RelayAttachment } from "../relay/feed-protocol";
+import { destroyRelays } from "../relay/destroy";
 
 /** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
 const COUNT_TRIM_DELAY_MS = 1000;
-const SSE_KEEPALIVE_MS = 25_000;
 
 export interface HistoryPage {
   messages: MessageRow[];
@@ -66,7 +69,9 @@ export class TopicObject extends DurableObject<Env> {
   private registration!: Registration;
   /** Publishes that arrive together share one transaction (commit/group-commit.ts). */
   private publishes!: GroupCommit<PreparedMessage[], Appended>;
-  private keepAliveTimer: ReturnType<typeof setInterval> | undefined;
+  private keepAlive!: SseKeepAlive;
+  /** Relays holding this topic's subscribers, fed from here (relay/feed.ts). */
+  private relayFeed!: RelayFeed;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -75,6 +80,8 @@ export class TopicObject extends DurableObject<Env> {
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
     this.fanout.resumeReplays();
+    // After a restart, what each relay holds is unknown: the alarm re-syncs them at once.
+    if (this.relayFeed.registered().length > 0) void this.alarms.rearm();
   }
 
   /** Load the topic's state from storage (empty after a delete: a fresh topic). */
@@ -84,9 +91,19 @@ export class TopicObject extends DurableObject<Env> {
     this.log = new TopicLog(ctx.storage);
     this.config = loadTopicConfig(ctx.storage.sql);
     this.fanout = new Fanout(ctx, this.log, () => this.name);
+    this.keepAlive = new SseKeepAlive(() => this.fanout.sse.size, () => this.fanout.keepAliveSse());
     // Forwards are keyed by the object's name: each partition is its own origin of seqs at the queue.
     this.forwarder = new Forwarder(ctx.storage, env, this.log, () => this.objectName, () => this.alarms.rearm());
     this.alarms = new AlarmScheduler(ctx.storage, () => this.nextDueAt());
+    this.relayFeed = new RelayFeed({
+      env,
+      sql: ctx.storage.sql,
+      topic: () => this.name,
+      partition: () => this.place.partition,
+      lastSeq: () => this.log.lastSeq,
+      partitions: () => this.config.partitions,
+      retryBy: (at) => void this.alarms.ensureBy(at),
+    });
     this.registration = new Registration(ctx, env, "topic", () => this.name);
     this.publishes = new GroupCommit(ctx.storage, {
       apply: (messages, now) => this.append(messages, now),
@@ -139,6 +156,7 @@ export class TopicObject extends DurableObject<Env> {
     this.register();
     // Before any await: the next group's messages must not overtake these.
     this.fanout.deliver(stored);
+    this.relayFeed.delivered(stored);
     const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
     await this.alarms.ensureBy(this.dueAfterPublish(now, applied.flatMap(({ input }) => input), owedAt));
     this.forwarder.kick();
@@ -173,7 +191,8 @@ export class TopicObject extends DurableObject<Env> {
     return {
       name: this.name,
       lastSeq: this.log.lastSeq,
-      subscribers: connected.webSocket + connected.sse,
+      // Relays report their counts about once a second (DESIGN.md: "may lag a few seconds").
+      subscribers: connected.webSocket + connected.sse + this.relayFeed.subscribers(),
       webSocketSubscribers: connected.webSocket,
       sseSubscribers: connected.sse,
       retainedMessages: retained.count,
@@ -194,8 +213,20 @@ export class TopicObject extends DurableObject<Env> {
     }
     this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
     this.register();
+    // Relays learn a new partition count from the next feed; send it now.
+    if (update.partitions !== undefined) this.relayFeed.kick();
     await this.alarms.rearm();
     return { ok: true, value: this.config };
+  }
+
+  /** A relay (relay/relay-object.ts) attaches: it is fed every row after the answer's lastSeq. */
+  attachRelay(relay: number, subscribers: number): RelayAttachment {
+    return this.relayFeed.attach(relay, subscribers);
+  }
+
+  /** A relay's subscriber count, for stats (partition 0). */
+  reportRelay(relay: number, subscribers: number): void {
+    this.relayFeed.report(relay, subscribers);
   }
 
   /** Where the worker sends this topic's publishes and subscribers (partition/route.ts caches it). */
@@ -224,11 +255,12 @@ export class TopicObject extends DurableObject<Env> {
     const origin = this.objectName;
     // Outside the block below: a queue being deleted at the same time calls back here.
     await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(origin)));
+    if (this.place.partition === 0) await destroyRelays(this.env, name, this.relayFeed.registered(), this.config.relays);
     await this.ctx.blockConcurrencyWhile(async () => {
       this.registration.cancel();
+      this.relayFeed.clear();
       for (const subscriber of this.fanout.sse) subscriber.close(1001, `topic ${name} was deleted`);
-      if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-      this.keepAliveTimer = undefined;
+      this.keepAlive.stop();
       await wipe(this.ctx, this.env, "topic", name, { listed: this.place.partition === 0 });
       this.open();
     });
@@ -254,7 +286,7 @@ export class TopicObject extends DurableObject<Env> {
       return new Response(null, { status: 101, webSocket: pair[0] });
     }
     const response = this.fanout.openSse(after, subscribe.expiresAt);
-    this.startSseKeepAlive();
+    this.keepAlive.start();
     return response;
   }
 
@@ -297,6 +329,7 @@ export class TopicObject extends DurableObject<Env> {
       const moreTrim = this.log.trim(now - this.config.retentionSeconds * 1000, this.config.retentionMessages, keepFrom);
       const moreDedup = this.log.expireDedup(now);
       const moreForwarding = await this.forwarder.flushDue(now);
+      await this.relayFeed.flushDue(now);
       return moreTrim || moreDedup || moreForwarding;
     });
   }
@@ -314,19 +347,8 @@ export class TopicObject extends DurableObject<Env> {
     if (dedup !== null) candidates.push(dedup);
     const forwarding = this.forwarder.nextDueAt();
     if (forwarding !== null) candidates.push(forwarding);
+    const relays = this.relayFeed.nextDueAt();
+    if (relays !== null) candidates.push(relays);
     return candidates.length > 0 ? Math.min(...candidates) : null;
-  }
-
-  private startSseKeepAlive(): void {
-    if (this.keepAliveTimer) return;
-    // A timer keeps the object awake, which an open SSE request does anyway.
-    this.keepAliveTimer = setInterval(() => {
-      if (this.fanout.sse.size === 0) {
-        if (this.keepAliveTimer !== undefined) clearInterval(this.keepAliveTimer);
-        this.keepAliveTimer = undefined;
-        return;
-      }
-      this.fanout.keepAliveSse();
-    }, SSE_KEEPALIVE_MS);
   }
 }

@@ -7,7 +7,7 @@
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { call, uniqueName, type PublishResult } from "../e2e/clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "../e2e/server";
+import { ROOT_KEY, useServer } from "../e2e/server";
 import { pollUntil } from "../e2e/wait";
 import { BrowserSession } from "./browser";
 import { UI_TIMEOUT_MS, assertBuilt, signIn, waitForText } from "./console-page";
@@ -21,15 +21,13 @@ interface QueueStats {
 describe("console serverless controls in Chromium", () => {
   const topic = uniqueName("console-del-topic");
   const queue = uniqueName("console-push");
-  let server: EdgepostServer;
+  const server = useServer({ beforeStart: assertBuilt });
   let browser: BrowserSession;
   let page: Page;
 
   const queueStats = () => call<QueueStats>(server, "GET", `/v1/queues/${queue}`, undefined, 200);
 
   beforeAll(async () => {
-    assertBuilt();
-    server = await EdgepostServer.start();
     await call<PublishResult>(server, "POST", `/v1/topics/${topic}/messages`, { data: "t" }, 201);
     await call<PublishResult>(server, "POST", `/v1/queues/${queue}/messages`, { data: "first" }, 201);
     browser = await BrowserSession.launch();
@@ -40,8 +38,6 @@ describe("console serverless controls in Chromium", () => {
 
   afterAll(async () => {
     await browser?.close();
-    await server?.dispose();
-    await stopAllServers();
   });
 
   it("long-polls: Pull one with a wait is answered by a message enqueued while it waits", async () => {

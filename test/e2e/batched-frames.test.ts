@@ -5,10 +5,10 @@
  * and during replay; `batch=1` consumers get pushed batches and settle them with one
  * `{"type":"ack","leaseIds"}` frame each, and every message is acked exactly once.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, JsonSocket, uniqueName, type LeasedMessage, type LeaseResult, type PublishResult, type StoredMessage } from "./clients";
 import { publishConcurrently } from "./load";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { pollUntil, range } from "./wait";
 
 const DELIVERY_TIMEOUT_MS = 30_000;
@@ -19,16 +19,7 @@ type ConsumerBatch =
   | { type: "results"; op: "ack"; results: LeaseResult[] }
   | { type: "message" | "result" | "error" };
 
-let server: EdgepostServer;
-
-beforeAll(async () => {
-  server = await EdgepostServer.start();
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
-});
+const server = useServer();
 
 const messagesOf = (frames: readonly TopicBatch[]) => frames.flatMap((frame) => (frame.type === "messages" ? frame.messages : []));
 

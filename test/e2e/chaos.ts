@@ -54,6 +54,22 @@ export function useCrashableServer(label: string, options: UseServerOptions = {}
   return new CrashableServer(useServer(options), chaosSeed(label));
 }
 
+/**
+ * Crash at a moment, retrying the moment rather than the assertion: `setUp` builds the
+ * situation and stops or kills the server in it, returning what it saw; `caught` checks the
+ * state the stop left. When it missed its moment (`caught` is false) the server is revived (if
+ * it is down) and the situation built again, up to `attempts` times; each miss is logged.
+ */
+export async function crashAt<T>(server: TestServer, setUp: (attempt: number) => Promise<T>, caught: (result: T) => boolean, options: { attempts: number; describe: string }): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await setUp(attempt);
+    if (caught(result)) return result;
+    if (attempt >= options.attempts) throw new Error(`missed the moment (${options.describe}) in ${attempt} attempts`);
+    console.log(`crash moment missed (${options.describe}), attempt ${attempt} of ${options.attempts}: setting it up again`);
+    if (!server.running) await server.revive();
+  }
+}
+
 /** Every process in the group led by `leader`, from /proc (Linux). */
 function groupPids(leader: number): number[] {
   const pids: number[] = [];
@@ -173,21 +189,11 @@ export class CrashableServer implements Revivable {
     }
   }
 
-  /**
-   * Crash at a moment, retrying the moment rather than the assertion: `setUp` builds the
-   * situation and kills the server in it, returning what it saw; `caught` checks the state the
-   * kill left. When the kill missed its moment (`caught` is false) the server is revived (if it
-   * is down) and the situation built again, up to `attempts` times; each miss is logged.
-   */
-  async crashAt<T>(setUp: (attempt: number) => Promise<T>, caught: (result: T) => boolean, options: { attempts: number; describe: string }): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const result = await setUp(attempt);
-      if (caught(result)) return result;
-      if (attempt >= options.attempts) throw new Error(`missed the moment (${options.describe}) in ${attempt} attempts`);
-      console.log(`crash moment missed (${options.describe}), attempt ${attempt} of ${options.attempts}: setting it up again`);
-      if (!this.server.running) await this.revive();
-    }
+  /** Crash at a moment, retrying the moment rather than the assertion (the function `crashAt`). */
+  crashAt<T>(setUp: (attempt: number) => Promise<T>, caught: (result: T) => boolean, options: { attempts: number; describe: string }): Promise<T> {
+    return crashAt(this.server, setUp, caught, options);
   }
+
   /** A whole number in [min, max], from the seeded source. */
   between(min: number, max: number): number {
     return min + Math.floor(this.random() * (max - min + 1));

@@ -5,10 +5,10 @@
  * Retry-After is honoured; dead letters after maxAttempts; never more than maxConcurrency
  * requests open; a topic bound to a push queue pushes the topic's messages.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { call, uniqueName, type LeasedMessage } from "./clients";
 import { Receiver, type Delivery, type Respond } from "./receiver";
-import { EdgepostServer, stopAllServers } from "./server";
+import { useServer } from "./server";
 import { pollUntil } from "./wait";
 
 interface PushStats {
@@ -22,23 +22,14 @@ interface PushStats {
   push: { inFlight: number; lastStatus: number | null; lastError: string | null; lastAttemptAt: number | null } | null;
 }
 
-let server: EdgepostServer;
+const server = useServer({ vars: { PUSH_ALLOW_HTTP: "true" } });
 const receivers: Receiver[] = [];
-
-beforeAll(async () => {
-  server = await EdgepostServer.start({ vars: { PUSH_ALLOW_HTTP: "true" } });
-});
 
 afterEach(async () => {
   for (const receiver of receivers.splice(0)) {
     expect(receiver.rejected, "requests that failed Standard Webhooks verification").toEqual([]);
     await receiver.close().catch(() => {});
   }
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
 });
 
 async function receiver(label: string, respond?: Respond): Promise<Receiver> {

@@ -342,13 +342,17 @@ export class TestServer {
     return this.stop({ hard: true });
   }
 
-  /** Start it again on the same state and the same port (clients keep their URL). */
-  async revive(): Promise<void> {
+  /**
+   * Start it again on the same state and the same port (clients keep their URL), or on any free
+   * port with `{ samePort: false }` (as a deploy that moves it; clients must follow `url`).
+   */
+  async revive(options: { samePort?: boolean } = {}): Promise<void> {
+    const samePort = options.samePort ?? true;
     const expected = this.url;
-    await this.current.restart({ samePort: true });
+    await this.current.restart({ samePort });
     this.lastUrl = this.current.url;
     this.markUp();
-    if (this.lastUrl !== expected) throw new Error(`useServer: revived on ${this.lastUrl}, expected ${expected}`);
+    if (samePort && this.lastUrl !== expected) throw new Error(`useServer: revived on ${this.lastUrl}, expected ${expected}`);
   }
 
   /** Stop (SIGKILL with `hard`) and start again on the same state; the port may change unless `samePort`. */

@@ -5,25 +5,19 @@
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Edgepost, EdgepostError } from "../../src/client";
 import { uniqueName } from "./clients";
-import { EdgepostServer, ROOT_KEY, stopAllServers } from "./server";
+import { ROOT_KEY, useServer } from "./server";
 import { pollUntil, withTimeout } from "./wait";
 
 const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/edgepost.mjs");
 
-let server: EdgepostServer;
+const server = useServer();
 let client: Edgepost;
 
-beforeAll(async () => {
-  server = await EdgepostServer.start();
+beforeAll(() => {
   client = new Edgepost({ url: server.url, token: ROOT_KEY });
-});
-
-afterAll(async () => {
-  await stopAllServers();
-  await server?.dispose();
 });
 
 async function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

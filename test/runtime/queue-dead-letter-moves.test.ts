@@ -15,7 +15,7 @@ import { runInDurableObject } from "cloudflare:test";
 /** The source keeps its dead rows after the target stored them: the reply is as good as lost. */
 function loseMoveReplies(queue: string): Promise<void> {
   return runInDurableObject(queueStub(queue), (_instance, state) => {
-    state.storage.sql.exec("CREATE TRIGGER lose_move_reply BEFORE DELETE ON messages WHEN OLD.state = 1 BEGIN SELECT RAISE(ABORT, 'move reply lost'); END");
+    state.storage.sql.exec("CREATE TRIGGER lose_move_reply BEFORE DELETE ON messages WHEN OLD.state = 1 BEGIN SELECT RAISE(ABORT, 'injected fault: move reply lost'); END");
   });
 }
 

@@ -154,7 +154,7 @@ export function storedMessages(name: string): Promise<{ seq: number; id: string;
  */
 export function refuseInserts(queue: string): Promise<void> {
   return runInDurableObject(queueStub(queue), (_instance, state) => {
-    state.storage.sql.exec("CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'queue refuses messages'); END");
+    state.storage.sql.exec("CREATE TRIGGER refuse_messages BEFORE INSERT ON messages BEGIN SELECT RAISE(ABORT, 'injected fault: queue refuses messages'); END");
   });
 }
 
