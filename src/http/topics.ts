@@ -15,6 +15,9 @@ import { publishAnswer, publishToTopic, readHistory } from "../operations/messag
 import { parseWith, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
 import { forgetRoute, rememberRoute, topicRoute } from "../partition/route";
+import { partitionPrefix } from "../partition/history";
+import { topicStats } from "../partition/stats";
+import { bindQueueToTopic, unbindQueueFromTopic } from "../partition/bindings";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
 import { parseCursor } from "../relay/cursor";
@@ -42,9 +45,10 @@ topicRoutes.get("/:topic/messages", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "subscribe", name);
   const query = parseQuery(HistoryQuery, c.req.query());
-  const page = await readHistory(c.env, name, query.after, query.limit);
+  const page = await readHistory(c.env, name, query.after, query.limit, query.partition);
   // Stored JSON is spliced in as it is: no parse and re-serialise of every payload.
-  const body = `{"messages":[${page.messages.map((row) => encodeMessage(row)).join(",")}],"lastSeq":${page.lastSeq}}`;
+  const prefix = partitionPrefix(page.partition);
+  const body = `{"messages":[${page.messages.map((row) => encodeMessage(row, prefix)).join(",")}],"lastSeq":${page.lastSeq}}`;
   return c.body(body, 200, { "content-type": "application/json; charset=utf-8" });
 });
 
@@ -76,7 +80,7 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
 topicRoutes.get("/:topic", async (c) => {
   const name = nameParam(c, "topic");
   authorize(c, "subscribe", name);
-  return c.json(await topicStub(c.env, name).stats());
+  return c.json(await topicStats(c.env, name));
 });
 
 topicRoutes.delete("/:topic", async (c) => {
@@ -105,18 +109,13 @@ topicRoutes.put("/:topic/subscriptions/:queue", async (c) => {
   authorize(c, "admin", name);
   const input = parseWith(BindingInput, await readJson(c, { optional: true }));
   const filter = input.filter && Object.keys(input.filter).length > 0 ? input.filter : null;
-  const binding = await topicStub(c.env, name).bindQueue(queue, filter);
-  // The queue records the binding, so deleting the queue can end it (lifecycle/links.ts).
-  await c.env.QUEUE.getByName(queue).linkTopic(name, binding.fromSeq);
-  return c.json({ topic: name, ...binding });
+  return c.json(await bindQueueToTopic(c.env, name, queue, filter));
 });
 
 topicRoutes.delete("/:topic/subscriptions/:queue", async (c) => {
   const name = nameParam(c, "topic");
   const queue = nameParam(c, "queue");
   authorize(c, "admin", name);
-  const removed = await topicStub(c.env, name).unbindQueue(queue);
-  if (!removed) throw new ApiError(404, "not_found", `queue ${queue} is not bound to topic ${name}`);
-  await c.env.QUEUE.getByName(queue).unlinkTopic(name);
+  await unbindQueueFromTopic(c.env, name, queue);
   return c.json({ topic: name, queue, removed: true });
 });

@@ -13,8 +13,9 @@ export function linkTopic(sql: SqlStorage, topic: string, fromSeq: number): void
   sql.exec("UPDATE transfer_marks SET last_seq = ? WHERE origin = ? AND last_seq >= ?", fromSeq - 1, `t:${topic}`, fromSeq);
 }
 
+/** The topic unbound this queue: its links go, with those of its partitions (`<topic>#<i>`, issue 11). */
 export function unlinkTopic(sql: SqlStorage, topic: string): void {
-  sql.exec("DELETE FROM bound_topics WHERE topic = ?", topic);
+  sql.exec("DELETE FROM bound_topics WHERE topic = ? OR substr(topic, 1, ?) = ?", topic, topic.length + 1, `${topic}#`);
 }
 
 /** A topic or queue named `origin` was deleted: forget everything keyed by it. */

@@ -12,10 +12,13 @@ import { isValidName, NAME_PATTERN_SOURCE } from "../protocol/names";
 import { QueueMessageInput, TopicMessageInput } from "../protocol/schemas";
 import type { EnqueueMessage } from "../queue/requests";
 import { maxMessageBytes, parsePublishBody, prepareMessage } from "../http/body";
+import { publishByPartition } from "../partition/publish";
+import { readPartitionHistory, type PartitionHistory } from "../partition/history";
 
 export interface PublishOutcome {
   batch: boolean;
-  results: { seq: number; id: string; duplicate?: true }[];
+  /** `partition` on topics of more than one partition. */
+  results: { seq: number; id: string; duplicate?: true; partition?: number }[];
 }
 
 /** Throw 400 `invalid_name` unless `name` is a valid topic or queue name. */
@@ -26,12 +29,15 @@ export function checkName(kind: "topic" | "queue", name: unknown): string {
   return name;
 }
 
-/** One message or `{"messages": [...]}` to a topic: all or nothing, in order. */
+/**
+ * One message or `{"messages": [...]}` to a topic: all or nothing, in order (per partition on
+ * a partitioned topic: partition/publish.ts).
+ */
 export async function publishToTopic(env: Env, topic: string, body: unknown): Promise<PublishOutcome> {
   const { batch, messages } = parsePublishBody(TopicMessageInput, body);
   const limit = maxMessageBytes(env);
-  const prepared = messages.map((message, index) => prepareMessage(message, limit, batch ? index : undefined));
-  return { batch, results: await env.TOPIC.getByName(topic).publish(prepared) };
+  const items = messages.map((message, index) => ({ message: prepareMessage(message, limit, batch ? index : undefined), key: message.key }));
+  return { batch, results: await publishByPartition(env, topic, items) };
 }
 
 /** One message or `{"messages": [...]}` to a queue, each with an optional `delaySeconds` (else the queue's). */
@@ -52,7 +58,10 @@ export function publishAnswer(outcome: PublishOutcome): { status: 200 | 201; bod
   return { status, body: outcome.batch ? { messages: outcome.results } : outcome.results[0]! };
 }
 
-/** A page of a topic's retained log, oldest first (the rows' JSON as stored). */
-export async function readHistory(env: Env, topic: string, after: number | undefined, limit: number | undefined): Promise<{ messages: MessageRow[]; lastSeq: number }> {
-  return env.TOPIC.getByName(topic).history(after ?? 0, limit ?? DEFAULT_HISTORY_LIMIT);
+/**
+ * A page of a topic's retained log, oldest first (the rows' JSON as stored); of one partition,
+ * which a topic of more than one requires (400 `invalid_query` otherwise).
+ */
+export async function readHistory(env: Env, topic: string, after: number | undefined, limit: number | undefined, partition?: number): Promise<PartitionHistory> {
+  return readPartitionHistory(env, topic, after ?? 0, limit ?? DEFAULT_HISTORY_LIMIT, partition);
 }

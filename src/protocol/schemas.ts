@@ -21,14 +21,24 @@ export const Attributes = z
  */
 const Data = z.unknown().refine((value) => value !== undefined, "data is required");
 
-export const TopicMessageInput = z.strictObject({
+/** Routes a message to its topic's partition: the same key, the same partition, in order (issue 11). */
+export const MessageKey = z.string().min(1).max(L.MAX_KEY_LENGTH);
+
+const MessageFields = {
   data: Data,
   id: MessageId.optional(),
   attributes: Attributes.optional(),
+};
+
+export const TopicMessageInput = z.strictObject({
+  ...MessageFields,
+  key: MessageKey.optional(),
 });
 export type TopicMessageInput = z.infer<typeof TopicMessageInput>;
 
-export const QueueMessageInput = TopicMessageInput.extend({
+/** A queue has no partitions: no `key`. */
+export const QueueMessageInput = z.strictObject({
+  ...MessageFields,
   delaySeconds: z.number().int().min(0).max(L.MAX_RETENTION_SECONDS).optional(),
 });
 export type QueueMessageInput = z.infer<typeof QueueMessageInput>;
@@ -41,6 +51,8 @@ export const PublishResult = z.object({
   seq: z.number().int(),
   id: z.string(),
   duplicate: z.literal(true).optional(),
+  /** The partition it went to; on topics of more than one partition only. */
+  partition: z.number().int().optional(),
 });
 export type PublishResult = z.infer<typeof PublishResult>;
 
@@ -78,8 +90,17 @@ const SeqParam = z
   .regex(/^\d{1,15}$/, "must be a non-negative integer")
   .transform(Number);
 
+/** A partition number of a partitioned topic (0-63); the topic's object checks its own count. */
+const PartitionParam = z
+  .string()
+  .regex(/^\d{1,2}$/, "must be a partition number")
+  .transform(Number)
+  .refine((n) => n < L.MAX_PARTITIONS, `must be 0-${L.MAX_PARTITIONS - 1}`);
+
 export const HistoryQuery = z.object({
   after: SeqParam.optional(),
+  /** Required on a topic of more than one partition (DESIGN.md "Partitioned topics"). */
+  partition: PartitionParam.optional(),
   limit: z
     .string()
     .regex(/^\d{1,4}$/, "must be an integer")
@@ -113,6 +134,22 @@ export const TopicStats = z.object({
   /** As in `config`, at the top level too (DESIGN.md "Relays", "Partitioned topics"). */
   relays: z.number().int(),
   partitions: z.number().int(),
+  /**
+   * Each partition's log, in partition order (one entry on a topic of one partition). With
+   * more than one, the top-level `lastSeq`, `retainedMessages` and `retainedBytes` are sums over
+   * the partitions, `oldestRetainedAt` the oldest, and `firstRetainedSeq` null (a seq means
+   * something only within its partition).
+   */
+  partitionStats: z.array(
+    z.object({
+      partition: z.number().int(),
+      lastSeq: z.number().int(),
+      retainedMessages: z.number().int(),
+      retainedBytes: z.number().int(),
+      firstRetainedSeq: z.number().int().nullable(),
+      oldestRetainedAt: z.number().int().nullable(),
+    }),
+  ),
   subscriptions: z.array(z.object({ queue: z.string(), filter: z.record(z.string(), z.string()).nullable() })),
 });
 export type TopicStats = z.infer<typeof TopicStats>;

@@ -14,16 +14,18 @@ import { z } from "zod";
 import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
 import { encodeMessage } from "../protocol/frames";
-import { MAX_HISTORY_LIMIT } from "../protocol/limits";
+import { MAX_HISTORY_LIMIT, MAX_PARTITIONS } from "../protocol/limits";
 import type { QueueStats, StoredMessage, TopicStats } from "../protocol/schemas";
 import { checkName, enqueueToQueue, publishAnswer, publishToTopic, readHistory } from "../operations/messages";
 import { parseWith } from "../http/body";
+import { partitionPrefix } from "../partition/history";
+import { topicStats } from "../partition/stats";
 
 const HistoryOptions = z.strictObject({
   after: z.number().int().min(0).optional(),
   limit: z.number().int().min(1).max(MAX_HISTORY_LIMIT).optional(),
-  /** Partitioned topics only; a topic of one partition has partition 0. */
-  partition: z.literal(0).optional(),
+  /** Required on a topic of more than one partition; a topic of one partition has partition 0. */
+  partition: z.number().int().min(0).max(MAX_PARTITIONS - 1).optional(),
 });
 export type HistoryOptions = z.input<typeof HistoryOptions>;
 
@@ -66,17 +68,18 @@ export class EdgepostService extends WorkerEntrypoint<Env> {
   async history(topic: string, options: HistoryOptions = {}): Promise<{ messages: StoredMessage[]; lastSeq: number }> {
     return translated(async () => {
       const name = checkName("topic", topic);
-      const { after, limit } = parseWith(HistoryOptions, options ?? {}, "options");
-      const page = await readHistory(this.env, name, after, limit);
+      const { after, limit, partition } = parseWith(HistoryOptions, options ?? {}, "options");
+      const page = await readHistory(this.env, name, after, limit, partition);
       // The same JSON the HTTP answer carries, as values.
-      return { messages: page.messages.map((row) => JSON.parse(encodeMessage(row)) as StoredMessage), lastSeq: page.lastSeq };
+      const prefix = partitionPrefix(page.partition);
+      return { messages: page.messages.map((row) => JSON.parse(encodeMessage(row, prefix)) as StoredMessage), lastSeq: page.lastSeq };
     });
   }
 
   /** `GET /v1/topics/{name}` or `GET /v1/queues/{name}`. */
   async stats(kind: "topic" | "queue", name: string): Promise<TopicStats | QueueStats> {
     return translated(async () => {
-      if (kind === "topic") return this.env.TOPIC.getByName(checkName("topic", name)).stats();
+      if (kind === "topic") return topicStats(this.env, checkName("topic", name));
       if (kind === "queue") return this.env.QUEUE.getByName(checkName("queue", name)).stats();
       throw new ApiError(400, "invalid_request", 'kind must be "topic" or "queue"');
     });

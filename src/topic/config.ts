@@ -15,12 +15,18 @@ export function loadTopicConfig(sql: SqlStorage): TopicConfig {
   return { ...DEFAULT_TOPIC_CONFIG, ...readMeta<Partial<TopicConfig>>(sql, "config") };
 }
 
-/** Merge a partial update into the stored config and save it. */
-export function saveTopicConfig(sql: SqlStorage, current: TopicConfig, update: TopicConfigInput): TopicConfig {
+/** A partial update merged into the current config (nothing saved). */
+export function mergeTopicConfig(current: TopicConfig, update: TopicConfigInput): TopicConfig {
   const next: TopicConfig = { ...current };
   for (const [key, value] of Object.entries(update) as [keyof TopicConfig, number | undefined][]) {
     if (value !== undefined) next[key] = value;
   }
+  return next;
+}
+
+/** Merge a partial update into the stored config and save it. */
+export function saveTopicConfig(sql: SqlStorage, current: TopicConfig, update: TopicConfigInput): TopicConfig {
+  const next = mergeTopicConfig(current, update);
   writeMeta(sql, "config", next);
   return next;
 }

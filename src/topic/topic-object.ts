@@ -11,9 +11,11 @@ import type { Env } from "../env";
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { fail, type Outcome } from "../protocol/errors";
+import type { Outcome } from "../protocol/errors";
 import { parsePartitionObjectName, type PartitionName } from "../partition/names";
 import type { TopicRoute } from "../partition/route";
+import { PartitionPeers, type PartitionState, type QueueBinding } from "../partition/peers";
+import { checkPartitionRead, closeAll, partitionStatsOf, routedHere, syncBindings, type PartitionPage, type RoutedPublish } from "../partition/object-side";
 import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
@@ -60,6 +62,8 @@ interface Appended {
 export class TopicObject extends DurableObject<Env> {
   /** Which topic and partition this object is (`<topic>` is partition 0, `<topic>#<i>` partition i). */
   private readonly place: PartitionName;
+  /** Partition 0's pushes to partitions 1..P-1 (settings, bindings, delete). */
+  private readonly peers: PartitionPeers;
   // Set by open(), which runs again after a delete (lifecycle/wipe.ts).
   private log!: TopicLog;
   private config!: TopicConfig;
@@ -76,6 +80,7 @@ export class TopicObject extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.place = parsePartitionObjectName(this.objectName);
+    this.peers = new PartitionPeers(env, () => this.name);
     this.open();
     // Answer keep-alive pings without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
@@ -123,10 +128,6 @@ export class TopicObject extends DurableObject<Env> {
     return this.place.topic;
   }
 
-  get partition(): number {
-    return this.place.partition;
-  }
-
   /** Only partition 0 stands for the topic in the directory's listings. */
   private register(): void {
     if (this.place.partition === 0) this.registration.ensure();
@@ -140,6 +141,16 @@ export class TopicObject extends DurableObject<Env> {
    */
   async publish(messages: PreparedMessage[]): Promise<AppendResult[]> {
     return (await this.publishes.submit(messages)).results;
+  }
+
+  /**
+   * A publish the worker routed for a topic of `partitions` partitions (partition/publish.ts).
+   * Refused, with nothing stored, when this partition holds another count: the worker's route
+   * is stale (a grow, a delete), so it refreshes the route and sends again.
+   */
+  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<RoutedPublish> {
+    if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
+    return { ok: true, results: await this.publish(messages) };
   }
 
   /** One publish's writes: the log and the forwarding outbox. */
@@ -184,10 +195,18 @@ export class TopicObject extends DurableObject<Env> {
     return { messages: this.log.readAfter(after, limit), lastSeq: this.log.lastSeq };
   }
 
+  /** History by partition (partition/history.ts); null: none named. */
+  readPartition(after: number, limit: number, partition: number | null): Outcome<PartitionPage> {
+    const refused = checkPartitionRead(this.name, this.place.partition, this.config.partitions, partition);
+    if (refused) return refused;
+    return { ok: true, value: { ...this.history(after, limit), partitions: this.config.partitions } };
+  }
+
   stats(): TopicStats {
     const retained = this.log.retained();
     const oldest = this.log.oldest();
     const connected = this.fanout.count();
+    const own = { lastSeq: this.log.lastSeq, retainedMessages: retained.count, retainedBytes: retained.bytes, firstRetainedSeq: oldest?.seq ?? null, oldestRetainedAt: oldest?.publishedAt ?? null };
     return {
       name: this.name,
       lastSeq: this.log.lastSeq,
@@ -202,21 +221,41 @@ export class TopicObject extends DurableObject<Env> {
       config: this.config,
       relays: this.config.relays,
       partitions: this.config.partitions,
+      // Partition 0 only knows its own; partition/stats.ts adds the others'.
+      partitionStats: [partitionStatsOf(this.place.partition, own)],
       subscriptions: this.forwarder.list(),
     };
   }
 
-  /** Change the topic's settings (partition 0; the worker never calls this on another partition). */
+  /**
+   * Change the topic's settings (partition 0; the worker never calls this on another partition).
+   * Partitions 1..P-1 get them first: a route read from partition 0 then never sends a publish
+   * to a partition that does not know its count yet.
+   */
   async configure(update: TopicConfigInput): Promise<Outcome<TopicConfig>> {
-    if (update.partitions !== undefined && update.partitions < this.config.partitions) {
-      return fail(409, "partitions_shrink", `topic ${this.name} has ${this.config.partitions} partitions; partitions may grow but never shrink (asked for ${update.partitions})`);
-    }
-    this.config = saveTopicConfig(this.ctx.storage.sql, this.config, update);
-    this.register();
-    // Relays learn a new partition count from the next feed; send it now.
-    if (update.partitions !== undefined) this.relayFeed.kick();
+    return this.peers.serial(async () => {
+      const next = await this.peers.reconfigure(this.config, update, this.forwarder.list());
+      if (!next.ok) return next;
+      const before = this.config.partitions;
+      this.config = saveTopicConfig(this.ctx.storage.sql, this.config, next.value);
+      // Subscribers held here see only partition 0 once there are more: they reconnect (their
+      // `after`, a seq of partition 0, is the partitioned topic's cursor).
+      if (before === 1 && this.config.partitions > 1) closeAll([...this.fanout.webSocketSubscribers(), ...this.fanout.sse], `topic ${this.name} is now partitioned: reconnect`);
+      this.register();
+      // Relays learn a new partition count from the next feed; send it now.
+      if (before !== this.config.partitions) this.relayFeed.kick();
+      await this.alarms.rearm();
+      return { ok: true, value: this.config };
+    });
+  }
+
+  /** Partition i > 0: take the settings and bindings partition 0 holds (idempotent). */
+  async configurePartition(state: PartitionState): Promise<void> {
+    const grew = state.config.partitions !== this.config.partitions;
+    this.config = saveTopicConfig(this.ctx.storage.sql, this.config, state.config);
+    syncBindings(this.forwarder, state.subscriptions, Date.now());
+    if (grew) this.relayFeed.kick();
     await this.alarms.rearm();
-    return { ok: true, value: this.config };
   }
 
   /** A relay (relay/relay-object.ts) attaches: it is fed every row after the answer's lastSeq. */
@@ -234,14 +273,18 @@ export class TopicObject extends DurableObject<Env> {
     return { partitions: this.config.partitions, relays: this.config.relays };
   }
 
-  async bindQueue(queue: string, filter: Record<string, string> | null): Promise<{ queue: string; filter: Record<string, string> | null; fromSeq: number }> {
-    const fromSeq = this.forwarder.bind(queue, filter, Date.now());
-    return { queue, filter, fromSeq };
+  /** Bind a queue; partition 0 binds every partition (partition/bindings.ts links them at the queue). */
+  async bindQueue(queue: string, filter: Record<string, string> | null): Promise<QueueBinding> {
+    const bindHere = () => this.forwarder.bind(queue, filter, Date.now());
+    if (this.place.partition > 0) return { queue, filter, fromSeq: bindHere() };
+    return this.peers.bindAll(() => this.config.partitions, queue, filter, bindHere);
   }
 
+  /** Unbind a queue; partition 0 unbinds every partition. Whether this partition had it bound. */
   async unbindQueue(queue: string): Promise<boolean> {
     const removed = this.forwarder.unbind(queue);
     await this.alarms.rearm();
+    if (this.place.partition === 0 && this.config.partitions > 1) await this.peers.serial(() => this.peers.unbind(this.config.partitions, queue));
     return removed;
   }
 
@@ -253,6 +296,8 @@ export class TopicObject extends DurableObject<Env> {
     if (!hasRows(this.ctx.storage.sql, ["meta", "messages", "subscriptions"])) return false;
     const name = this.name;
     const origin = this.objectName;
+    // Partitions 1..P-1 before partition 0, which holds their count: a failed delete can be retried.
+    if (this.place.partition === 0) await this.peers.destroy(this.config.partitions);
     // Outside the block below: a queue being deleted at the same time calls back here.
     await Promise.all(this.forwarder.list().map((subscription) => this.env.QUEUE.getByName(subscription.queue).forgetOrigin(origin)));
     if (this.place.partition === 0) await destroyRelays(this.env, name, this.relayFeed.registered(), this.config.relays);
