@@ -75,10 +75,10 @@ export class TopicPanel {
     const partitions = stats.partitions ?? 1;
     const perPartition = partitionRows(stats);
     const set = (id, text) => (byId(id).textContent = text);
-    // Seqs count per partition: a partitioned topic's total is the sum of its partitions' last seqs.
+    // Seqs count per partition: a partitioned topic's lastSeq is the sum over its partitions.
     const partitioned = partitions > 1 && perPartition.length > 0;
     this.lastLabel.textContent = partitioned ? "Published" : "Last seq";
-    set("t-last", count(partitioned ? perPartition.reduce((sum, row) => sum + row.lastSeq, 0) : stats.lastSeq));
+    set("t-last", count(stats.lastSeq));
     set("t-subscribers", count(stats.subscribers));
     set("t-relays", count(stats.relays ?? 0));
     set("t-partitions", count(partitions));
@@ -127,10 +127,7 @@ export class TopicPanel {
   }
 }
 
-/**
- * Per-partition figures from stats, in partition order. Helper "partitions" names the field;
- * `partitionStats` is read (an array of `{partition, lastSeq, retainedMessages, retainedBytes}`).
- */
+/** Per-partition figures from stats (`partitionStats`: `{partition, lastSeq, retainedMessages, retainedBytes, ...}`), in partition order. */
 export function partitionRows(stats) {
   const rows = Array.isArray(stats.partitionStats) ? stats.partitionStats : [];
   return rows.filter((row) => row && typeof row.partition === "number").sort((a, b) => a.partition - b.partition);

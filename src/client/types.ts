@@ -11,34 +11,26 @@ import type * as S from "../protocol/schemas";
 export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
 
 /**
- * Issue 11 (partitioned topics) fields, until src/protocol/schemas.ts carries them (helper
- * "partitions" adds them there); then these go and the schemas' types stand alone.
+ * History rows and frames carry `partition` on a partitioned topic; StoredMessage in
+ * src/protocol/schemas.ts does not have the field (yet), so it is added here.
  */
-interface Keyed {
-  /** 1-256 chars: messages with the same key go to the same partition, in publish order. */
-  key?: string;
-}
 interface InPartition {
   /** The message's partition, on a topic with partitions > 1 (seqs count per partition). */
   partition?: number;
 }
-/** One partition's figures in topic stats. */
-export interface PartitionStats {
-  partition: number;
-  lastSeq: number;
-  retainedMessages: number;
-  retainedBytes: number;
-}
 
-/** One message to publish to a topic: `{ data, id?, key?, attributes? }`. */
-export type TopicMessageInput = z.input<typeof S.TopicMessageInput> & Keyed;
+/**
+ * One message to publish to a topic: `{ data, id?, key?, attributes? }`. `key` (1-256 chars):
+ * on a partitioned topic, the same key goes to the same partition, in publish order.
+ */
+export type TopicMessageInput = z.input<typeof S.TopicMessageInput>;
 /** One message to enqueue: as a topic message (without `key`), plus `delaySeconds?`. */
 export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
 /**
  * `{ seq, id, duplicate?, partition? }`: `duplicate` is true when `id` was seen within the
  * dedup window; `partition` is where it went, on a partitioned topic.
  */
-export type PublishResult = z.infer<typeof S.PublishResult> & InPartition;
+export type PublishResult = z.infer<typeof S.PublishResult>;
 
 /** A retained topic message, as history returns it (`partition` on a partitioned topic). */
 export type StoredMessage = z.infer<typeof S.StoredMessage> & InPartition;
@@ -54,9 +46,12 @@ export interface HistoryPage {
 
 /**
  * `relays`: relay objects holding the topic's subscribers (0: the topic holds them);
- * `partitions`: each with its own seq (1: unpartitioned); `partitionStats`: per partition.
+ * `partitions`: each with its own seq (1: unpartitioned); `partitionStats`: per partition (on a
+ * partitioned topic `lastSeq` and the retained counts are sums over them).
  */
-export type TopicStats = z.infer<typeof S.TopicStats> & { partitionStats?: PartitionStats[] };
+export type TopicStats = z.infer<typeof S.TopicStats>;
+/** One partition's figures in topic stats. */
+export type PartitionStats = TopicStats["partitionStats"][number];
 export type TopicConfig = z.infer<typeof S.TopicConfig>;
 /** `relays` 0-64, `partitions` 1-64 (grow only: 409 `partitions_shrink`), retention and dedup window. */
 export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
