@@ -11,6 +11,10 @@
  *
  * `--anonymous` publishes without credentials: every answer is a 401, the worker's fixed cost
  * (routing, middleware, the error answer) with no crypto and no object.
+ *
+ * `--connects <n>` profiles WebSocket subscribes instead (issue 11, reconnect storms): n
+ * subscribers connect to one topic, 200 upgrades in flight (`--relays <k>` sets the topic's
+ * relays first).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,6 +28,7 @@ import { makePayload } from "./lib/frames.mjs";
 import { closedLoop } from "./lib/load.mjs";
 import { nowMs } from "./lib/stats.mjs";
 import { repoRoot } from "./lib/servers.mjs";
+import { StormClients } from "./lib/storm-clients.mjs";
 
 const { values } = parseArgs({
   options: {
@@ -32,6 +37,8 @@ const { values } = parseArgs({
     seconds: { type: "string", default: "4" },
     out: { type: "string" },
     anonymous: { type: "boolean", default: false },
+    connects: { type: "string" },
+    relays: { type: "string" },
   },
 });
 const anonymous = values.anonymous;
@@ -129,14 +136,29 @@ try {
   const inspector = await inspect();
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
-  await inspector.send("Profiler.start");
-  const { issued, elapsedMs } = await closedLoop({ concurrency, durationMs: Number(values.seconds) * 1000, issue: publish });
-  const { profile } = await inspector.send("Profiler.stop");
+  let what;
+  if (values.connects) {
+    const count = Number(values.connects);
+    const topic = "profiled-connects";
+    if (values.relays) await http.put(`/v1/topics/${topic}`, JSON.stringify({ relays: Number(values.relays) }));
+    const wsBase = url.origin.replace(/^http/, "ws");
+    const clients = new StormClients(count, (_index, after) => `${wsBase}/v1/topics/${topic}/subscribe?token=${ROOT_KEY}${after === null ? "" : `&after=${after}`}`, { resumable: true });
+    await inspector.send("Profiler.start");
+    const connected = await clients.connectAll({ window: 200 });
+    what = `${count} connects in ${(connected.elapsedMs / 1000).toFixed(1)} s (${Math.round(connected.connectsPerSec)}/s, ${connected.retries} retried, ${connected.failures.length} failed)`;
+    var { profile } = await inspector.send("Profiler.stop");
+    await clients.close();
+  } else {
+    await inspector.send("Profiler.start");
+    const { issued, elapsedMs } = await closedLoop({ concurrency, durationMs: Number(values.seconds) * 1000, issue: publish });
+    what = `${issued} requests x ${batch} message(s) in ${(elapsedMs / 1000).toFixed(1)} s`;
+    var { profile } = await inspector.send("Profiler.stop");
+  }
   inspector.close();
   http.close();
   if (values.out) writeFileSync(values.out, JSON.stringify(profile));
   const summary = summarize(profile);
-  process.stdout.write(`target ${inspector.target}; ${issued} requests x ${batch} message(s) in ${(elapsedMs / 1000).toFixed(1)} s; profiled ${summary.totalMs} ms of samples\n`);
+  process.stdout.write(`target ${inspector.target}; ${what}; profiled ${summary.totalMs} ms of samples\n`);
   process.stdout.write("\nself time (ms, share of samples):\n");
   for (const row of summary.self) process.stdout.write(`  ${row.ms.toFixed(1).padStart(8)}  ${(row.share * 100).toFixed(1).padStart(5)}%  ${row.fn}\n`);
   process.stdout.write("\ninclusive time:\n");

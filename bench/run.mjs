@@ -5,8 +5,10 @@
  * state pinned to the server core, drives them from this process pinned to the other core,
  * prints a table and writes bench/results/<date>-<sha>[-quick].json. See bench/README.md.
  *
- *   options: --quick, --repeats <n>, --only <a,b,c,d,e,s>, --out <file>,
+ *   options: --quick, --repeats <n>, --only <a,b,c,d,e,s,r>, --out <file>,
  *            --state-dir <dir> (where the servers' fresh state directories go; default the OS temp dir)
+ *            --storm-subscribers <n>, --storm-window <n>, --storm-probe-rate <msg/s>,
+ *            --storm-relays <k,k> (scenario r, the reconnect storm)
  */
 import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -36,10 +38,11 @@ import { runPublish } from "./scenarios/publish.mjs";
 import { runQueue } from "./scenarios/queue.mjs";
 import { runRedelivery } from "./scenarios/redelivery.mjs";
 import { runStart } from "./scenarios/start.mjs";
+import { runStorm, STORM_WINDOW } from "./scenarios/storm.mjs";
 
 const PAYLOAD_BYTES = 256;
 
-const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart };
+const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e: runRedelivery, s: runStart, r: runStorm };
 
 /**
  * Many short rounds rather than a few long ones: neighbours on a shared machine come and go
@@ -47,8 +50,8 @@ const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e:
  * by round compares numbers taken seconds apart, so more rounds give a steadier median.
  */
 const PROFILES = {
-  quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000] },
-  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000] },
+  quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000], stormSubscribers: 2000 },
+  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000], stormSubscribers: 10_000 },
 };
 
 function options() {
@@ -59,13 +62,23 @@ function options() {
       only: { type: "string" },
       out: { type: "string" },
       "state-dir": { type: "string" },
+      "storm-subscribers": { type: "string" },
+      "storm-window": { type: "string" },
+      "storm-probe-rate": { type: "string" },
+      "storm-relays": { type: "string" },
     },
     strict: true,
   });
   const profile = values.quick ? "quick" : "full";
   const only = (values.only ?? Object.keys(SCENARIOS).join(",")).split(",").map((key) => key.trim());
   for (const key of only) if (!SCENARIOS[key]) throw new Error(`unknown scenario ${key}; use ${Object.keys(SCENARIOS).join(",")}`);
-  return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"] };
+  const storm = {
+    subscribers: Number(values["storm-subscribers"] ?? PROFILES[profile].stormSubscribers),
+    window: Number(values["storm-window"] ?? STORM_WINDOW),
+    probeRate: Number(values["storm-probe-rate"] ?? 0),
+    relays: values["storm-relays"] ? values["storm-relays"].split(",").map(Number).filter((k) => k > 0) : [],
+  };
+  return { profile, ...PROFILES[profile], repeats: Number(values.repeats ?? PROFILES[profile].repeats), only, out: values.out, stateDir: values["state-dir"], storm };
 }
 
 const version = (pkg) => JSON.parse(readFileSync(path.join(repoRoot, "node_modules", pkg, "package.json"), "utf8")).version;
@@ -104,7 +117,7 @@ async function main() {
   const bundle = bundleBaselines(workDir);
   // `npm start` (scenario s) rebuilds dist/ in its prestart: after edgepost's server has loaded it.
   const [edgepost, baselines] = await Promise.all([startEdgepost(), startBaselines(bundle)]);
-  const assetsBundle = opts.only.includes("a") ? withEdgepostAssets(bundle) : null;
+  const assetsBundle = opts.only.includes("a") || opts.only.includes("r") ? withEdgepostAssets(bundle) : null;
   const baselinesAssets = assetsBundle ? await startBaselines(assetsBundle, "baselines-assets") : null;
   const npmStart = opts.only.includes("s") ? await startNpmStart() : null;
   const stopAll = () => Promise.all([edgepost.stop(), baselines.stop(), baselinesAssets?.stop(), npmStart?.stop()]);
@@ -116,6 +129,7 @@ async function main() {
     repeats: opts.repeats,
     durations: { warmupMs: opts.warmupMs, measureMs: opts.measureMs, latencyMs: opts.latencyMs },
     fanoutCounts: opts.fanoutCounts,
+    storm: opts.storm,
     payload: makePayload(PAYLOAD_BYTES),
     runId: `r${Date.now().toString(36)}`,
     edgepost: {

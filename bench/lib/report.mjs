@@ -101,6 +101,21 @@ export function computeRatios(results) {
   spreads.cpu_per_delivery_fanout1000_vs_partyserver = paired(fanout("edgepost", 1000), fanout("partyserver", 1000), "serverCpuUsPerDelivery");
   spreads.validate_batch100_vs_parse_cpu = paired(find(results, "a", "probe_validate_batch"), find(results, "a", "probe_parse_batch"), "serverCpuMsPerMsg");
 
+  // Reconnect storm (issue 11), against the partyserver room and the bare accept, same round.
+  const storm = (system) => results.find((result) => result.scenario === "r" && result.system === system);
+  for (const system of results.filter((result) => result.scenario === "r" && result.system.startsWith("edgepost")).map((result) => result.system)) {
+    const suffix = system === "edgepost" ? "" : `_${system.slice("edgepost_".length)}`;
+    spreads[`storm_connects${suffix}_vs_partyserver`] = paired(storm(system), storm("partyserver"), "connectsPerSec");
+    spreads[`storm_connects${suffix}_vs_partyserver_same_assets`] = paired(storm(system), storm("partyserver_same_assets"), "connectsPerSec");
+    spreads[`storm_cpu_per_connect${suffix}_vs_partyserver_same_assets`] = paired(storm("partyserver_same_assets"), storm(system), "serverCpuMsPerConnect");
+    spreads[`storm_connects${suffix}_vs_accept_baseline`] = paired(storm(system), storm("accept"), "connectsPerSec");
+    spreads[`storm_live_again${suffix}_vs_partyserver`] = paired(storm("partyserver"), storm(system), "liveAgainMs");
+    // CPU per connect, room / edgepost (higher is better, as for connects/s).
+    spreads[`storm_cpu_per_connect${suffix}_vs_partyserver`] = paired(storm("partyserver"), storm(system), "serverCpuMsPerConnect");
+    spreads[`storm_fanout${suffix}_vs_partyserver`] = paired(storm(system), storm("partyserver"), "fanoutDeliveriesPerSec");
+    spreads[`storm_rss_per_subscriber${suffix}_vs_partyserver`] = paired(storm(system), storm("partyserver"), "rssKbPerSubscriber");
+  }
+
   const ratios = Object.fromEntries(Object.entries(spreads).map(([key, value]) => [key, value?.median ?? null]));
   const check = (key, target, test) => ({ target, value: ratios[key], spread: spreads[key], met: ratios[key] === null ? null : test(ratios[key]) });
   const delivery500 = delivery("edgepost");
@@ -118,6 +133,8 @@ export function computeRatios(results) {
     npm_start_vs_bench_server: check("npm_start_vs_bench_server", ">= 0.8", (value) => value >= 0.8),
     fanout_vs_partyserver: check("fanout_vs_partyserver", ">= 1.0", (value) => value >= 1),
     redelivery_p99_after_lease_expiry_ms: check("redelivery_p99_after_lease_expiry_ms", "<= 250 ms", (value) => value <= 250),
+    storm_connects_vs_partyserver: check("storm_connects_vs_partyserver", ">= 0.8 (issue 11)", (value) => value >= 0.8),
+    storm_connects_vs_partyserver_same_assets: check("storm_connects_vs_partyserver_same_assets", ">= 0.8 (like for like)", (value) => value >= 0.8),
     moonshot_batched1000_deliveries_per_sec: check("moonshot_batched1000_deliveries_per_sec", ">= 250000/s (moonshot)", (value) => value >= 250_000),
     moonshot_batched1000_delivery_p99_ms: check("moonshot_batched1000_delivery_p99_ms", "< 50 ms at that load (moonshot)", (value) => value < 50),
   };
@@ -131,6 +148,7 @@ const fmt = (spreadValue, digits = 1) => {
 };
 
 function table(log, title, header, rows) {
+  if (rows.length === 0) return;
   const widths = header.map((cell, index) => Math.max(cell.length, ...rows.map((row) => String(row[index]).length)));
   const line = (cells) => cells.map((cell, index) => (index === 0 ? String(cell).padEnd(widths[index]) : String(cell).padStart(widths[index]))).join("  ");
   log(`\n${title}`);
@@ -160,8 +178,12 @@ export function printTable(report, log) {
     of("d").map((r) => [r.label, r.params.consumers, fmt(r.summary.ackedPerSec, 0), fmt(r.summary.p50, 2), fmt(r.summary.p99, 2), fmt(r.summary.enqueueAckP99, 2), ...cpu(r), flags(r)]));
   table(log, "(e) redelivery after lease expiry", ["system", "lag p50", "lag p99", "raw p99", "max", "flags"],
     of("e").map((r) => [r.label, fmt(r.summary.lagP50, 1), fmt(r.summary.lagP99, 1), fmt(r.summary.rawP99, 1), fmt(r.summary.max, 1), flags(r)]));
-  const { ratios, targets } = report;
+  if (of("r").length) {
+    table(log, "(r) reconnect storm", ["system", "subs", "connects/s", "cold conn/s", "live again ms", "conn p50", "conn p99", "srv cpu ms/conn", "fan-out deliv/s", "rss KB/sub", "client cpu", "server cpu", "srv core busy", "flags"],
+      of("r").map((r) => [r.label, r.params.subscribers, fmt(r.summary.connectsPerSec, 0), fmt(r.summary.coldConnectsPerSec, 0), fmt(r.summary.liveAgainMs, 0), fmt(r.summary.connectP50, 1), fmt(r.summary.connectP99, 1), fmt(r.summary.serverCpuMsPerConnect, 2), fmt(r.summary.fanoutDeliveriesPerSec, 0), fmt(r.summary.rssKbPerSubscriber, 0), ...cpu(r), flags(r)]));
+  }
+  const { targets } = report;
   table(log, "targets (ratios of medians from this run)", ["ratio", "value", "target", "met"],
-    Object.entries(targets).map(([key, target]) => [key, fmt(report.ratioSpreads[key], 2), target.target, target.met === null ? "-" : target.met ? "yes" : "NO"]));
+    Object.entries(targets).filter(([, target]) => target.value !== null).map(([key, target]) => [key, fmt(report.ratioSpreads[key], 2), target.target, target.met === null ? "-" : target.met ? "yes" : "NO"]));
   for (const result of results.filter((r) => !r.valid)) log(`INVALID ${result.scenario} ${result.label} ${JSON.stringify(result.params)}: ${result.problems.slice(0, 5).join(" | ")}`);
 }

@@ -92,6 +92,23 @@ export function groupCpuSeconds(pgid) {
   return ticks / CLOCK_TICKS;
 }
 
+/** Resident memory (bytes) of every process in a process group (from /proc). */
+export function groupRssBytes(pgid) {
+  const pageBytes = 4096;
+  let pages = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]) !== pgid) continue;
+      pages += Number(readFileSync(`/proc/${entry}/statm`, "utf8").split(" ")[1]);
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pages * pageBytes;
+}
+
 class Server {
   constructor(name, child, persistDir) {
     this.name = name;
@@ -217,8 +234,9 @@ export async function startNpmStart() {
 
 /**
  * The baseline bundle behind the same static-assets router as edgepost: wrangler.toml's
- * [assets] directory, and its `run_worker_first` patterns plus the bare route, so `POST /bare`
- * takes the path edgepost's API requests take. Like for like for `edgepost_401` (issue 10).
+ * [assets] directory, and its `run_worker_first` patterns plus the bare route and the
+ * partyserver room, so `POST /bare` and the room take the path edgepost's API requests take.
+ * Like for like for `edgepost_401` (issue 10) and the reconnect storm (issue 11).
  */
 export function withEdgepostAssets(bundle) {
   const { rawConfig } = experimental_readRawConfig({ config: path.join(repoRoot, "wrangler.toml") });
@@ -227,7 +245,7 @@ export function withEdgepostAssets(bundle) {
   const runWorkerFirst = rawConfig.assets.run_worker_first;
   config.assets = {
     directory: path.resolve(repoRoot, rawConfig.assets.directory),
-    ...(Array.isArray(runWorkerFirst) ? { run_worker_first: ["/bare", ...runWorkerFirst] } : runWorkerFirst !== undefined ? { run_worker_first: runWorkerFirst } : {}),
+    ...(Array.isArray(runWorkerFirst) ? { run_worker_first: ["/bare", "/parties/*", ...runWorkerFirst] } : runWorkerFirst !== undefined ? { run_worker_first: runWorkerFirst } : {}),
   };
   const configPath = bundle.configPath.replace(/\.json$/, ".assets.json");
   writeFileSync(configPath, JSON.stringify(config, null, 2));

@@ -61,6 +61,10 @@ export const apiHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
     return new Response(null, { status: 204, headers });
   }
   await next();
+  // A WebSocket handshake's 101 carries no document: browsers apply neither CORS nor these
+  // headers to WebSockets, and copying the object's immutable answer to add them was ~18% of
+  // a subscribe's samples in the worker (bench/profile.mjs --connects, issue 11, 2026-12-02).
+  if (c.res.status === 101) return;
   try {
     setAll(c.res.headers, allowOrigin);
   } catch (error) {

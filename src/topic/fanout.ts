@@ -39,6 +39,15 @@ export class Fanout {
   private readonly sockets = new Map<WebSocket, WebSocketSubscriber>();
   readonly sse = new Set<SseSubscriber>();
   private readonly pumping = new Set<Subscriber>();
+  /**
+   * An upper bound on open WebSocket subscribers, kept in memory: `getWebSockets` builds an
+   * array of every socket, and asking it on each connect made a reconnect storm quadratic
+   * (bench/profile.mjs --connects 3000, issue 11, 2026-12-02: 27% of the samples). null until
+   * first needed since the object woke; `counted` holds the sockets it includes, so a socket
+   * reported both closed and errored is taken off once.
+   */
+  private webSocketBound: number | null = null;
+  private counted = new WeakSet<WebSocket>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -46,21 +55,41 @@ export class Fanout {
     private readonly topic: () => string,
   ) {}
 
-  /** Accept a hibernatable WebSocket subscriber that wants messages after `after`. */
+  /**
+   * Accept a hibernatable WebSocket subscriber that wants messages after `after`. The caller
+   * reads `after` (or the log's head) and calls this in one synchronous run.
+   */
   acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null, batch = false): void {
     this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber<SubscriberState>(socket, { role: "subscriber", after, cursor: after, live: false, expiresAt, ...(batch ? { batch } : {}) });
+    const subscriber = new WebSocketSubscriber<SubscriberState>(socket, this.initialState(after, expiresAt, batch));
     subscriber.persist();
     this.sockets.set(socket, subscriber);
-    void this.pump(subscriber);
+    if (this.webSocketBound !== null && !this.counted.has(socket)) {
+      this.counted.add(socket);
+      this.webSocketBound++;
+    }
+    if (!subscriber.state.live) void this.pump(subscriber);
   }
 
   /** Open an SSE stream for a subscriber that wants messages after `after`. */
   openSse(after: number, expiresAt: number | null): Response {
-    const subscriber = new SseSubscriber<SubscriberState>({ role: "subscriber", after, cursor: after, live: false, expiresAt }, (closed) => this.sse.delete(closed));
+    const subscriber = new SseSubscriber<SubscriberState>(this.initialState(after, expiresAt, false), (closed) => this.sse.delete(closed));
     this.sse.add(subscriber);
-    void this.pump(subscriber);
+    if (!subscriber.state.live) void this.pump(subscriber);
     return subscriber.response;
+  }
+
+  /**
+   * A new subscriber with nothing to replay (after at or past the log's head: a fresh one, or
+   * a reconnect that missed nothing, as in a reconnect storm) is live at once: no pump, no
+   * read, one attachment write. Nothing can fall between: a group of publishes is stored and
+   * delivered in one synchronous run (commit/group-commit.ts), so `lastSeq` here never counts
+   * a row that `deliver` has not yet seen, and `deliver` sends this subscriber every row above
+   * `after`. Cut a reconnect storm's CPU per connect (issue 11).
+   */
+  private initialState(after: number, expiresAt: number | null, batch: boolean): SubscriberState {
+    const live = after >= this.log.lastSeq;
+    return { role: "subscriber", after, cursor: after, live, expiresAt, ...(batch ? { batch } : {}) };
   }
 
   subscriberOf(socket: WebSocket): WebSocketSubscriber | null {
@@ -73,6 +102,25 @@ export class Fanout {
 
   forget(socket: WebSocket): void {
     this.sockets.delete(socket);
+    if (this.webSocketBound !== null && this.counted.delete(socket)) this.webSocketBound--;
+  }
+
+  /**
+   * Whether another subscriber fits under `limit`. Cheap while the in-memory bound is below
+   * it; at the bound, counts exactly (a socket that went without a close event would otherwise
+   * hold a place).
+   */
+  hasRoomFor(limit: number): boolean {
+    if (this.webSocketBound === null || this.webSocketBound + this.sse.size >= limit) this.recount();
+    return this.webSocketBound! + this.sse.size < limit;
+  }
+
+  private recount(): number {
+    const sockets = this.ctx.getWebSockets(SUBSCRIBER_TAG);
+    // A fresh set: a socket closed but not yet forgotten is not counted, so not taken off.
+    this.counted = new WeakSet(sockets);
+    this.webSocketBound = sockets.length;
+    return sockets.length;
   }
 
   webSocketSubscribers(): WebSocketSubscriber[] {
@@ -100,8 +148,9 @@ export class Fanout {
     }
   }
 
+  /** Exact counts (stats): asks the runtime for every socket. */
   count(): { webSocket: number; sse: number } {
-    return { webSocket: this.ctx.getWebSockets(SUBSCRIBER_TAG).length, sse: this.sse.size };
+    return { webSocket: this.recount(), sse: this.sse.size };
   }
 
   /** Deliver freshly committed messages: live subscribers get them now, others keep replaying. */

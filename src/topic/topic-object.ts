@@ -318,8 +318,7 @@ export class TopicObject extends DurableObject<Env> {
     const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as SubscribeRequest | null;
     if (!subscribe) return new Response("not found", { status: 404 });
     const after = subscribe.after ?? this.log.lastSeq;
-    const connected = this.fanout.count();
-    if (connected.webSocket + connected.sse >= MAX_SOCKETS_PER_OBJECT) {
+    if (!this.fanout.hasRoomFor(MAX_SOCKETS_PER_OBJECT)) {
       return Response.json(
         { error: { code: "at_capacity", message: `topic has ${MAX_SOCKETS_PER_OBJECT} subscribers, its limit; retry later` } },
         { status: 503, headers: { "retry-after": "5" } },
