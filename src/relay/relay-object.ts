@@ -162,7 +162,7 @@ export class RelayObject extends DurableObject<Env> {
   private attach(stream: PartitionStream): Promise<void> {
     return stream.serially(async () => {
       if (stream.generation !== null) return;
-      const attachment: RelayAttachment = await this.partitionStub(stream.partition).attachRelay(this.index, this.subscriberCount());
+      const attachment: RelayAttachment = await this.partitionStub(stream.partition).attachRelay(this.index, this.fanout.count());
       // Nothing before the attachment is this relay's to deliver: subscribers that want older
       // messages replay them from history.
       if (attachment.lastSeq !== stream.lastSeq) stream.reset(attachment.lastSeq);
@@ -198,7 +198,7 @@ export class RelayObject extends DurableObject<Env> {
         this.saveStream(stream);
       }
       await this.catchUp(stream, input.lastSeq, input.rows);
-      return { lastSeq: stream.lastSeq, subscribers: this.subscriberCount(), release: false };
+      return { lastSeq: stream.lastSeq, subscribers: this.fanout.count(), release: false };
     });
   }
 
@@ -208,7 +208,7 @@ export class RelayObject extends DurableObject<Env> {
       stream.generation = null;
       this.saveStream(stream);
     }
-    return { lastSeq: stream?.lastSeq ?? 0, subscribers: 0, release: true };
+    return { lastSeq: stream?.lastSeq ?? 0, subscribers: { webSocket: 0, sse: 0 }, release: true };
   }
 
   /** Apply fed rows in order, reading from history first whatever came before them and is missing. */
@@ -287,7 +287,7 @@ export class RelayObject extends DurableObject<Env> {
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
       this.partitionStub(0)
-        .reportRelay(this.index, this.subscriberCount())
+        .reportRelay(this.index, this.fanout.count())
         .catch((error: unknown) => console.warn(`relay ${this.index} of ${this.topic}: report failed`, error));
     }, REPORT_DELAY_MS);
   }

@@ -29,7 +29,7 @@ import { TopicLog, type AppendResult } from "./log";
 import { TOPIC_MIGRATIONS } from "./schema";
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { RelayFeed } from "../relay/feed";
-import type { RelayAttachment } from "../relay/feed-protocol";
+import type { RelayAttachment, SubscriberCounts } from "../relay/feed-protocol";
 import { destroyRelays } from "../relay/destroy";
 
 /** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
@@ -206,14 +206,15 @@ export class TopicObject extends DurableObject<Env> {
     const retained = this.log.retained();
     const oldest = this.log.oldest();
     const connected = this.fanout.count();
+    const relayed = this.relayFeed.subscribers();
     const own = { lastSeq: this.log.lastSeq, retainedMessages: retained.count, retainedBytes: retained.bytes, firstRetainedSeq: oldest?.seq ?? null, oldestRetainedAt: oldest?.publishedAt ?? null };
     return {
       name: this.name,
       lastSeq: this.log.lastSeq,
       // Relays report their counts about once a second (DESIGN.md: "may lag a few seconds").
-      subscribers: connected.webSocket + connected.sse + this.relayFeed.subscribers(),
-      webSocketSubscribers: connected.webSocket,
-      sseSubscribers: connected.sse,
+      subscribers: connected.webSocket + connected.sse + relayed.webSocket + relayed.sse,
+      webSocketSubscribers: connected.webSocket + relayed.webSocket,
+      sseSubscribers: connected.sse + relayed.sse,
       retainedMessages: retained.count,
       retainedBytes: retained.bytes,
       firstRetainedSeq: oldest?.seq ?? null,
@@ -259,12 +260,12 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   /** A relay (relay/relay-object.ts) attaches: it is fed every row after the answer's lastSeq. */
-  attachRelay(relay: number, subscribers: number): RelayAttachment {
+  attachRelay(relay: number, subscribers: SubscriberCounts): RelayAttachment {
     return this.relayFeed.attach(relay, subscribers);
   }
 
   /** A relay's subscriber count, for stats (partition 0). */
-  reportRelay(relay: number, subscribers: number): void {
+  reportRelay(relay: number, subscribers: SubscriberCounts): void {
     this.relayFeed.report(relay, subscribers);
   }
 
