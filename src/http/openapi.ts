@@ -110,8 +110,19 @@ export function openApiDocument(serverUrl: string): Schema {
       "/v1/topics/{topic}/subscribe": {
         get: op("Subscribe: WebSocket upgrade, or SSE with Accept: text/event-stream", {
           params: T,
-          query: [["after", "replay messages with seq > after first"], ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}" }, "200": { description: "SSE stream (event id = seq)" } },
+          query: [
+            ["after", "replay messages with seq > after first; on a partitioned topic a cursor, one seq per partition in partition order (12,40,7); fewer entries than partitions mean 0 for the rest"],
+            ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"],
+            ["token", "credential for browsers"],
+          ],
+          responses: {
+            "101": {
+              description:
+                "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}. " +
+                "On a partitioned topic every message adds partition, and the first frame is {type: cursor, topic, cursor} (where the subscription starts; again after a grow).",
+            },
+            "200": { description: "SSE stream: event id = seq; on a partitioned topic the id is the cursor after the message, and the first event (event: cursor) carries the starting cursor as its id" },
+          },
         }),
       },
       "/v1/topics/{topic}/subscriptions/{queue}": {
