@@ -11,15 +11,6 @@ import type * as S from "../protocol/schemas";
 export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
 
 /**
- * History rows and frames carry `partition` on a partitioned topic; StoredMessage in
- * src/protocol/schemas.ts does not have the field (yet), so it is added here.
- */
-interface InPartition {
-  /** The message's partition, on a topic with partitions > 1 (seqs count per partition). */
-  partition?: number;
-}
-
-/**
  * One message to publish to a topic: `{ data, id?, key?, attributes? }`. `key` (1-256 chars):
  * on a partitioned topic, the same key goes to the same partition, in publish order.
  */
@@ -33,7 +24,7 @@ export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
 export type PublishResult = z.infer<typeof S.PublishResult>;
 
 /** A retained topic message, as history returns it (`partition` on a partitioned topic). */
-export type StoredMessage = z.infer<typeof S.StoredMessage> & InPartition;
+export type StoredMessage = z.infer<typeof S.TopicHistoryRow>;
 /** A message delivered to a topic subscriber: the stored message plus its topic. */
 export type TopicMessage = StoredMessage & { topic: string };
 
