@@ -144,9 +144,8 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   /**
-   * A publish the worker routed for a topic of `partitions` partitions (partition/publish.ts).
-   * Refused, with nothing stored, when this partition holds another count: the worker's route
-   * is stale (a grow, a delete), so it refreshes the route and sends again.
+   * A publish routed for a topic of `partitions` partitions (partition/publish.ts); refused, storing
+   * nothing, when this partition holds another count (a stale route: the worker reads it again).
    */
   async publishRouted(messages: PreparedMessage[], partitions: number): Promise<RoutedPublish> {
     if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
@@ -269,9 +268,9 @@ export class TopicObject extends DurableObject<Env> {
     this.relayFeed.report(relay, subscribers);
   }
 
-  /** Where the worker sends this topic's publishes and subscribers (partition/route.ts caches it). */
-  route(): TopicRoute {
-    return { partitions: this.config.partitions, relays: this.config.relays };
+  /** Where the worker sends publishes and subscribers (partition/route.ts caches it); after a grow in progress. */
+  route(): Promise<TopicRoute> {
+    return this.peers.serial(async () => ({ partitions: this.config.partitions, relays: this.config.relays }));
   }
 
   /** Bind a queue; partition 0 binds every partition (partition/bindings.ts links them at the queue). */
