@@ -15,6 +15,7 @@
  */
 import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
+import { unwrap } from "../http/errors";
 import type { PreparedMessage } from "../protocol/frames";
 import type { AppendResult } from "../topic/log";
 import { partitionObjectName } from "./names";
@@ -61,9 +62,12 @@ export async function publishByPartition(env: Env, topic: string, items: readonl
     await Promise.all(
       [...placeAll(used, items, pending)].map(async ([partition, indexes]) => {
         const stub = env.TOPIC.getByName(partitionObjectName(topic, partition));
-        const reply = await stub.publishRouted(
-          indexes.map((index) => items[index]!.message),
-          used.partitions,
+        // A failure inside the object comes back as a value: the worker's 500 internal_error.
+        const reply = unwrap(
+          await stub.publishRouted(
+            indexes.map((index) => items[index]!.message),
+            used.partitions,
+          ),
         );
         if (!reply.ok) {
           refused.push(...indexes);

@@ -11,7 +11,7 @@ import type { Env } from "../env";
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import type { Outcome } from "../protocol/errors";
+import { answered, type Outcome } from "../protocol/errors";
 import { parsePartitionObjectName, type PartitionName } from "../partition/names";
 import type { TopicRoute } from "../partition/route";
 import { PartitionPeers, type PartitionState, type QueueBinding } from "../partition/peers";
@@ -140,10 +140,13 @@ export class TopicObject extends DurableObject<Env> {
   /**
    * A publish routed for a topic of `partitions` partitions (partition/publish.ts); refused, storing
    * nothing, when this partition holds another count (a stale route: the worker reads it again).
+   * A failure is answered as a value, never thrown over RPC (protocol/errors.ts `answered`).
    */
-  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<RoutedPublish> {
-    if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
-    return { ok: true, results: await this.publish(messages) };
+  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<Outcome<RoutedPublish>> {
+    return answered<RoutedPublish>(`topic ${this.objectName}: publish`, async () => {
+      if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
+      return { ok: true, results: await this.publish(messages) };
+    });
   }
 
   /** One publish's writes: the log and the forwarding outbox. */
