@@ -191,6 +191,9 @@ describe("a subscriber resumes with its cursor across a server restart under run
     });
   }
 
+});
+
+describe("the subscription's cursor", () => {
   it("without after: starts at the topic's end; its cursor, kept, resumes exactly after the last message", async () => {
     const topic = await partitionedTopic("sdk-cursor-end");
     const client = directClient();
