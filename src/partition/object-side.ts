@@ -5,9 +5,8 @@
  */
 import { fail, type Outcome } from "../protocol/errors";
 import type { Subscription, Forwarder } from "../topic/forwarding";
-import type { AppendResult } from "../topic/log";
+import type { AppendResult, HistoryPage } from "../topic/log";
 import type { Subscriber } from "../topic/subscribers";
-import type { HistoryPage } from "../topic/topic-object";
 
 /** "Service restart" (RFC 6455): clients reconnect, and resume with the seq they had. */
 const RECONNECT_CLOSE_CODE = 1012;

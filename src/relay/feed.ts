@@ -142,8 +142,12 @@ export class RelayFeed {
 
   private rowsAfter(acked: number | null): MessageRow[] {
     const first = this.tail[0];
-    // Unknown, or further behind than the tail reaches: the relay reads history.
-    if (acked === null || !first || acked < first.seq - 1) return [];
+    if (!first) return [];
+    // Unknown (this object restarted): the tail, which the relay trims to what it lacks; it
+    // reads from history only if it is behind the tail's first row.
+    if (acked === null) return this.tail.slice(0, FEED_ROWS);
+    // Further behind than the tail reaches: the relay reads history.
+    if (acked < first.seq - 1) return [];
     return this.tail.slice(acked + 1 - first.seq, acked + 1 - first.seq + FEED_ROWS);
   }
 

@@ -25,20 +25,14 @@ import { GroupCommit, type Applied } from "../commit/group-commit";
 import { loadTopicConfig, saveTopicConfig } from "./config";
 import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
-import { TopicLog, type AppendResult } from "./log";
+import { TopicLog, type AppendResult, type HistoryPage } from "./log";
+import { dueAfterPublish, nextDueAt } from "./due";
 import { TOPIC_MIGRATIONS } from "./schema";
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { RelayFeed } from "../relay/feed";
 import type { RelayAttachment, SubscriberCounts } from "../relay/feed-protocol";
 import { destroyRelays } from "../relay/destroy";
-
-/** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
-const COUNT_TRIM_DELAY_MS = 1000;
-
-export interface HistoryPage {
-  messages: MessageRow[];
-  lastSeq: number;
-}
+import { rerouteToRelays } from "../relay/subscribe";
 
 /** What the worker forwards to `fetch` for a subscribe; validated there. */
 export interface SubscribeRequest {
@@ -168,26 +162,8 @@ export class TopicObject extends DurableObject<Env> {
     this.fanout.deliver(stored);
     this.relayFeed.delivered(stored);
     const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
-    await this.alarms.ensureBy(this.dueAfterPublish(now, applied.flatMap(({ input }) => input), owedAt));
+    await this.alarms.ensureBy(dueAfterPublish(this.log, this.config, now, applied.flatMap(({ input }) => input), owedAt));
     this.forwarder.kick();
-  }
-
-  /**
-   * The earliest due time a publish can add: count trimming, the oldest message's expiry (new
-   * when the log was empty), its idempotency keys' expiry, forwarding retries. Cheaper than
-   * `nextDueAt` (one indexed read): the hot path of every publish (bench, 2026-11-27).
-   */
-  private dueAfterPublish(now: number, messages: readonly PreparedMessage[], owedAt: number | null): number {
-    const candidates: number[] = [];
-    const oldest = this.log.oldest();
-    if (oldest) {
-      const retained = this.log.lastSeq - oldest.seq + 1;
-      const byCount = retained > this.config.retentionMessages ? now + COUNT_TRIM_DELAY_MS : Number.MAX_SAFE_INTEGER;
-      candidates.push(Math.min(byCount, oldest.publishedAt + this.config.retentionSeconds * 1000));
-    }
-    if (messages.some((message) => message.id !== undefined)) candidates.push(now + this.config.dedupWindowSeconds * 1000);
-    if (owedAt !== null) candidates.push(owedAt);
-    return Math.min(...candidates);
   }
 
   history(after: number, limit: number): HistoryPage {
@@ -317,6 +293,9 @@ export class TopicObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as SubscribeRequest | null;
     if (!subscribe) return new Response("not found", { status: 404 });
+    // A partitioned topic's subscribers are held by relays, which merge every partition; a
+    // worker that routed here from a stale route looks again (http/topics.ts).
+    if (this.config.partitions > 1) return rerouteToRelays(this.name);
     const after = subscribe.after ?? this.log.lastSeq;
     if (!this.fanout.hasRoomFor(MAX_SOCKETS_PER_OBJECT)) {
       return Response.json(
@@ -378,21 +357,8 @@ export class TopicObject extends DurableObject<Env> {
     });
   }
 
-  /** The earliest time anything in this object is due: retention, dedup expiry, forwarding. */
   private nextDueAt(): number | null {
-    const candidates: number[] = [];
-    const oldest = this.log.oldest();
-    if (oldest) {
-      const retainedCount = this.log.lastSeq - oldest.seq + 1;
-      if (retainedCount > this.config.retentionMessages) candidates.push(Date.now() + COUNT_TRIM_DELAY_MS);
-      else candidates.push(oldest.publishedAt + this.config.retentionSeconds * 1000);
-    }
-    const dedup = this.log.nextDedupExpiry();
-    if (dedup !== null) candidates.push(dedup);
-    const forwarding = this.forwarder.nextDueAt();
-    if (forwarding !== null) candidates.push(forwarding);
-    const relays = this.relayFeed.nextDueAt();
-    if (relays !== null) candidates.push(relays);
-    return candidates.length > 0 ? Math.min(...candidates) : null;
+    return nextDueAt(this.log, this.config, [this.forwarder.nextDueAt(), this.relayFeed.nextDueAt()]);
   }
+
 }

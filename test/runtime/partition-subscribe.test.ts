@@ -4,6 +4,7 @@
  * partition, order holds per partition (so per key), and a cursor resumes over WebSocket and
  * SSE (an SSE event's id is the cursor after it). A grow reaches live subscribers.
  */
+import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TestSocket, uniqueName, type Frame } from "./helpers";
 import { publishAll, setPartitions } from "./partition-helpers";
@@ -135,6 +136,25 @@ describe("subscribing to a partitioned topic", () => {
     expect(cursors.at(-1)!.split(",")).toHaveLength(3);
     for (const [, seqs] of seqsByPartition(messagesOf(socket.frames))) expect(seqs).toEqual(seqs.map((_, index) => index + 1));
     await waitUntil(() => messagesOf(socket.frames).length === 36, "no stray extra messages");
+    socket.close();
+  });
+
+  it("sends a subscriber through a relay even when this worker's cached route predates the grow", async () => {
+    const topic = uniqueName("ps-stale");
+    await publishAll(topic, keyed(3, 3));
+    // A subscribe caches the route: one partition, no relays.
+    const before = await TestSocket.open(subscribePath(topic, "after=0"));
+    await before.waitFor((s) => messagesOf(s.frames).length >= 3, "3 messages");
+    // The grow happens elsewhere (as through another isolate): this worker's cache is stale.
+    const grown = await env.TOPIC.getByName(topic).configure({ partitions: 2 });
+    expect(grown.ok).toBe(true);
+    await before.waitFor((s) => s.closed !== null, "the direct subscriber to be told to reconnect");
+    const socket = await TestSocket.open(subscribePath(topic, "after=3"));
+    await socket.waitFor((s) => s.frames.some((frame) => frame.type === "cursor"), "the cursor frame");
+    expect(socket.frames[0]).toEqual({ type: "cursor", topic, cursor: "3,0" });
+    const answers = await publishAll(topic, keyed(10, 10, "grown"));
+    await socket.waitFor((s) => messagesOf(s.frames).length >= 10, "10 messages");
+    expect(new Set(messagesOf(socket.frames).map((message) => message.partition))).toEqual(new Set(answers.map((answer) => answer.partition)));
     socket.close();
   });
 });
