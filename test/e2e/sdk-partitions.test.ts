@@ -191,6 +191,9 @@ describe("a subscriber resumes with its cursor across a server restart under run
     });
   }
 
+});
+
+describe("the subscription's cursor", () => {
   it("without after: starts at the topic's end; its cursor, kept, resumes exactly after the last message", async () => {
     const topic = await partitionedTopic("sdk-cursor-end");
     const client = directClient();
@@ -228,6 +231,32 @@ describe("a subscriber resumes with its cursor across a server restart under run
     await withTimeout(reading, DELIVERY_TIMEOUT_MS, () => `resumed ${JSON.stringify(resumed.map((m) => m.data))}`);
     expect(resumed.map((message) => message.data)).toEqual(expect.arrayContaining(range(1, 3).map((n) => ({ later: n }))));
   });
+
+  for (const transport of ["websocket", "sse"] as const) {
+    it(`${transport}: a subscriber of a topic that grows from 1 to ${PARTITIONS} partitions goes on without gap or duplicate`, async () => {
+      const topic = uniqueName(`sdk-grow-${transport}`);
+      const client = resilientClient();
+      await client.publishBatch(topic, range(1, 5).map((n) => ({ data: { before: n } })));
+      const inbox = new Inbox<TopicMessage>(`${transport} subscriber across a grow`);
+      const subscription = client.subscribe(topic, { after: 0, transport, onMessage: (message) => inbox.push(message), onError: (error) => inbox.end(String(error)) });
+      await inbox.waitUntil((items) => items.length >= 5, DELIVERY_TIMEOUT_MS, "the 5 messages from before the grow");
+      expect(subscription.cursor).toBe("5");
+
+      // Its subscribers are closed (1012) and come back through a relay with their seq: partition 0's place.
+      await client.configureTopic(topic, { partitions: PARTITIONS });
+      const after = await client.publishBatch(topic, range(1, 12).map((n) => ({ data: { after: n }, key: `k-${n % KEYS}`, id: `${topic}-after-${n}` })));
+      const end = cursorOf([{ seq: 5, id: "", partition: 0 }, ...after]);
+      await inbox.waitUntil(() => subscription.cursor === end, DELIVERY_TIMEOUT_MS, `cursor ${end} (at ${subscription.cursor})`);
+      subscription.close();
+
+      expect(subscription.partitioned).toBe(true);
+      expect(inbox.items.slice(0, 5).map((item) => item.data)).toEqual(range(1, 5).map((n) => ({ before: n })));
+      const grown = inbox.items.slice(5);
+      expect(grown.map((item) => item.data)).toEqual(expect.arrayContaining(after.map((_, index) => ({ after: index + 1 }))));
+      expect(grown).toHaveLength(after.length);
+      expect(byPartition(grown)).toEqual(end.split(",").map((n, partition) => range(partition === 0 ? 6 : 1, Number(n))));
+    });
+  }
 
   it("an unpartitioned topic keeps resuming with a seq: its cursor is the last seq", async () => {
     const topic = uniqueName("sdk-cursor-plain");
