@@ -6,6 +6,7 @@
  * wakes delayed messages, moves dead letters and enforces retention.
  */
 import { DurableObject } from "cloudflare:workers";
+import { reciprocateClose } from "../sockets/close";
 import type { Env } from "../env";
 import { answered, fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
@@ -334,11 +335,7 @@ export class QueueObject extends DurableObject<Env> {
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.releaseConsumer(socket);
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {

@@ -12,7 +12,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { onSubscriberFrame } from "../sockets/subscriber-socket";
+import { reciprocateClose } from "../sockets/close";
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { migrate, readMeta, writeMeta } from "../storage/migrations";
 import { DELETED_CLOSE_CODE } from "../lifecycle/wipe";
@@ -253,27 +254,13 @@ export class RelayObject extends DurableObject<Env> {
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const subscriber = this.fanout.subscriberOf(socket);
     if (!subscriber) return;
-    const frame = readClientFrame(socket, message, subscriber.state);
-    if (!frame) return;
-    if (frame.type === "token") {
-      const grant = await renewGrant(this.env, socket, frame, "subscribe", this.topic);
-      if (grant) {
-        subscriber.state.expiresAt = grant.expiresAt;
-        subscriber.persist();
-      }
-      return;
-    }
-    sendError(socket, "unsupported_frame", 'subscribers send only "ping" and {"type":"token"} frames');
+    await onSubscriberFrame(this.env, this.topic, socket, message, subscriber);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.fanout.forget(socket);
     this.scheduleReport();
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {

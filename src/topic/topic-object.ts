@@ -16,7 +16,8 @@ import { parsePartitionObjectName, type PartitionName } from "../partition/names
 import type { TopicRoute } from "../partition/route";
 import { PartitionPeers, type PartitionState, type QueueBinding } from "../partition/peers";
 import { checkPartitionRead, closeAll, partitionStatsOf, routedHere, syncBindings, type PartitionPage, type RoutedPublish } from "../partition/object-side";
-import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { onSubscriberFrame } from "../sockets/subscriber-socket";
+import { reciprocateClose } from "../sockets/close";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { hasRows, wipe } from "../lifecycle/wipe";
@@ -319,27 +320,12 @@ export class TopicObject extends DurableObject<Env> {
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const subscriber = this.fanout.subscriberOf(socket);
     if (!subscriber) return;
-    const frame = readClientFrame(socket, message, subscriber.state);
-    if (!frame) return;
-    if (frame.type === "token") {
-      const grant = await renewGrant(this.env, socket, frame, "subscribe", this.name);
-      if (grant) {
-        subscriber.state.expiresAt = grant.expiresAt;
-        subscriber.persist();
-      }
-      return;
-    }
-    sendError(socket, "unsupported_frame", 'subscribers send only "ping" and {"type":"token"} frames');
+    await onSubscriberFrame(this.env, this.name, socket, message, subscriber);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.fanout.forget(socket);
-    // Reciprocate the close (TOOLCHAIN.md: hibernatable sockets must be closed by the object too).
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
