@@ -308,13 +308,9 @@ export class Subscription implements AsyncIterable<TopicMessage> {
 /** What travels toward the caller: a message, or a cursor frame's start (applied in order). */
 type Item = { message: TopicMessage } | { cursor: string };
 
-/**
- * The answer to history without `?partition=` on a partitioned topic (DESIGN.md: 400). The
- * fixed probe query cannot be wrong otherwise; an invalid name fails the same way the
- * subscribe does, so it is not mistaken for this.
- */
+/** The answer to history without `?partition=` on a partitioned topic (DESIGN.md: 400 `partition_required`). */
 function isPartitionRequired(error: unknown): boolean {
-  return error instanceof EdgepostError && error.status === 400 && error.code !== "invalid_name" && /partition/i.test(error.message);
+  return error instanceof EdgepostError && error.status === 400 && error.code === "partition_required";
 }
 
 function isMessage(value: unknown): value is TopicMessage {

@@ -18,6 +18,7 @@ export type ErrorCode =
   | "websocket_required"
   | "push_queue"
   | "partitions_shrink"
+  | "partition_required"
   | "unavailable"
   | "internal_error";
 
