@@ -10,6 +10,7 @@ import { wireTopicDelete } from "./admin.js";
 import { PublishForm } from "./publish.js";
 import { QueuePanel } from "./queue-panel.js";
 import { Tail } from "./tail.js";
+import { TopicPanel } from "./topic-panel.js";
 
 const SDK_URL = "/sdk/edgepost.js";
 
@@ -79,7 +80,15 @@ function start(sdk, token) {
   };
   const topics = new NameTable({ kind: "topic", token, client, onSelect: (name) => tail.start(name), onError: onListError });
   const queues = new NameTable({ kind: "queue", token, client, onSelect: (name) => queue.show(name), onError: onListError });
-  const tail = new Tail({ client, onChange: (topic) => topics.select(topic) });
+  const topicPanel = new TopicPanel({ client, onMutate: () => topics.refreshSoon() });
+  const tail = new Tail({
+    client,
+    onChange: (topic) => {
+      topics.select(topic);
+      if (topic === null) topicPanel.hide();
+      else topicPanel.show(topic);
+    },
+  });
   const queue = new QueuePanel({ client, onChange: (name) => queues.select(name), onMutate: () => queues.refreshSoon() });
   const publish = new PublishForm({
     client,
@@ -89,7 +98,7 @@ function start(sdk, token) {
     },
   });
   wireTopicDelete({ client, onDeleted: () => topics.refreshSoon() });
-  session = { topics, queues, tail, queue, publish };
+  session = { topics, queues, tail, topicPanel, queue, publish };
 
   signIn.hidden = true;
   consoleView.hidden = false;
@@ -100,6 +109,7 @@ function start(sdk, token) {
 function signOut(message) {
   if (session) {
     session.tail.stop();
+    session.topicPanel.hide();
     session.queue.stop();
     session.topics.stop();
     session.queues.stop();

@@ -16,6 +16,7 @@ export class PublishForm {
     this.form = byId("publish-form");
     this.nameInput = byId("publish-name");
     this.idInput = byId("publish-id");
+    this.keyInput = byId("publish-key");
     this.dataInput = byId("publish-data");
     this.result = byId("publish-result");
     this.submit = this.form.querySelector('button[type="submit"]');
@@ -25,7 +26,10 @@ export class PublishForm {
     };
     // Suggest names of the chosen kind.
     this.form.addEventListener("change", (event) => {
-      if (event.target.name === "kind") this.nameInput.setAttribute("list", `${this.kind}-names`);
+      if (event.target.name === "kind") {
+        this.nameInput.setAttribute("list", `${this.kind}-names`);
+        this.keyInput.disabled = this.kind !== "topic";
+      }
       if (event.target.name === "format") this.markInvalid(this.dataInput, null);
     });
   }
@@ -42,6 +46,7 @@ export class PublishForm {
   target(kind, name) {
     for (const radio of this.form.querySelectorAll('input[name="kind"]')) radio.checked = radio.value === kind;
     this.nameInput.setAttribute("list", `${kind}-names`);
+    this.keyInput.disabled = kind !== "topic";
     this.nameInput.value = name;
   }
 
@@ -64,13 +69,15 @@ export class PublishForm {
       data = this.dataInput.value;
     }
     const id = this.idInput.value.trim();
-    const options = id ? { id } : {};
+    const key = kind === "topic" ? this.keyInput.value : "";
+    const options = { ...(id ? { id } : {}), ...(key ? { key } : {}) };
 
     this.submit.disabled = true;
     try {
       const result = kind === "topic" ? await this.client.publish(name, data, options) : await this.client.enqueue(name, data, options);
       const verb = kind === "topic" ? "Published to" : "Enqueued to";
-      showResult(this.result, `${verb} ${name}: seq ${result.seq}${result.duplicate ? " (a duplicate id: the original's seq)" : ""}.`, true);
+      const where = typeof result.partition === "number" ? `partition ${result.partition}, ` : "";
+      showResult(this.result, `${verb} ${name}: ${where}seq ${result.seq}${result.duplicate ? " (a duplicate id: the original's seq)" : ""}.`, true);
       this.onPublished(kind, name);
     } catch (error) {
       showResult(this.result, `Not published: ${describeError(error)}`, false);

@@ -2,9 +2,12 @@
  * The live tail of one topic, through the SDK's subscription: it replays the last few
  * retained messages, then shows live ones in seq order, and resumes from the last seq after a
  * dropped connection (so the list has no gap and no duplicate). The SDK subscribes with
- * batched frames (`batch=1`): a burst arrives as one frame and is drawn in one layout.
+ * batched frames (`batch=1`): a burst arrives as one frame and is drawn in one layout. On a
+ * partitioned topic the recent messages come from every partition (the start is a cursor,
+ * one seq per partition), and each row shows its partition.
  */
 import { byId, describeError, el, showResult } from "./dom.js";
+import { partitionRows } from "./topic-panel.js";
 
 /** Retained messages to show when a tail starts, before the live ones. */
 const BACKLOG = 20;
@@ -56,8 +59,7 @@ export class Tail {
     showResult(this.status, `Connecting to ${topic}…`);
     let after;
     try {
-      const stats = await this.client.topicStats(topic);
-      after = Math.max(0, stats.lastSeq - BACKLOG);
+      after = startPoint(await this.client.topicStats(topic));
     } catch (error) {
       if (generation !== this.generation) return;
       showResult(this.status, `Cannot tail ${topic}: ${describeError(error)}`, false);
@@ -70,7 +72,8 @@ export class Tail {
       after,
       onOpen: ({ reconnects }) => {
         const resumed = reconnects > 0 ? `, resumed after ${reconnects} reconnect${reconnects === 1 ? "" : "s"}` : "";
-        showResult(this.status, `Live: ${topic} (messages after seq ${after}${resumed})`, true);
+        const from = typeof after === "string" ? `cursor ${after}` : `seq ${after}`;
+        showResult(this.status, `Live: ${topic} (messages after ${from}${resumed})`, true);
       },
       onMessage: (message) => this.add(message),
       onError: (error) => {
@@ -115,13 +118,27 @@ export class Tail {
   }
 }
 
+/**
+ * Where a tail starts: BACKLOG messages before the end; on a partitioned topic a cursor with
+ * each partition's share of them.
+ */
+function startPoint(stats) {
+  const partitions = partitionRows(stats);
+  if ((stats.partitions ?? 1) <= 1 || partitions.length === 0) return Math.max(0, stats.lastSeq - BACKLOG);
+  const each = Math.ceil(BACKLOG / partitions.length);
+  const seqs = [];
+  for (const row of partitions) seqs[row.partition] = Math.max(0, row.lastSeq - each);
+  return Array.from(seqs, (seq) => seq ?? 0).join(",");
+}
+
 function row(message) {
   const published = new Date(message.publishedAt);
   const attributes = Object.entries(message.attributes ?? {}).map(([key, value]) => `${key}=${value}`).join(" ");
+  const partitioned = typeof message.partition === "number";
   return el(
     "li",
-    { "data-seq": message.seq, title: `id ${message.id}${attributes ? `; ${attributes}` : ""}` },
-    el("span", { class: "seq" }, `#${message.seq}`),
+    { "data-seq": message.seq, "data-partition": partitioned ? message.partition : undefined, title: `id ${message.id}${attributes ? `; ${attributes}` : ""}` },
+    el("span", { class: "seq" }, partitioned ? `p${message.partition} #${message.seq}` : `#${message.seq}`),
     el("time", { datetime: published.toISOString() }, published.toLocaleTimeString()),
     el("span", { class: "data" }, formatData(message.data)),
   );

@@ -41,6 +41,11 @@ export const OPTIONS = {
   secret: { type: "string" },
   concurrency: { type: "string" },
   timeout: { type: "string" },
+  key: { type: "string" },
+  partition: { type: "string" },
+  limit: { type: "string" },
+  relays: { type: "string" },
+  partitions: { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;

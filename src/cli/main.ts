@@ -5,24 +5,39 @@
  *   edgepost publish orders '{"order": 42}' --url http://localhost:8787 --token dev-root-key
  *   seq 1..3 | edgepost publish orders          # one message per stdin line
  *   edgepost tail orders --after 0 --json
+ *   edgepost topic events --partitions 8 --relays 4
  */
 import { Edgepost } from "../client/edgepost";
 import { checkOptions, parse, UsageError } from "./args";
 import type { Command } from "./command";
 import { consumeCommand } from "./commands/consume";
 import { deleteCommand } from "./commands/delete";
+import { historyCommand } from "./commands/history";
 import { enqueueCommand, publishCommand } from "./commands/publish";
 import { pullCommand } from "./commands/pull";
 import { pushCommand } from "./commands/push";
 import { statsCommand } from "./commands/stats";
 import { tailCommand } from "./commands/tail";
 import { tokenCommand } from "./commands/token";
+import { topicCommand } from "./commands/topic";
 import { EXIT_OK, EXIT_USAGE, Output, reportError } from "./output";
 import { VERSION } from "../version";
 
 export const DEFAULT_URL = "http://localhost:8787";
 
-const COMMANDS: readonly Command[] = [publishCommand, enqueueCommand, tailCommand, consumeCommand, pullCommand, pushCommand, statsCommand, deleteCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [
+  publishCommand,
+  enqueueCommand,
+  tailCommand,
+  historyCommand,
+  consumeCommand,
+  pullCommand,
+  pushCommand,
+  statsCommand,
+  topicCommand,
+  deleteCommand,
+  tokenCommand,
+];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));

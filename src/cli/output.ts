@@ -59,5 +59,6 @@ function hint(error: EdgepostError): string {
   if (error.code === "unauthorized") return "Check --token (or EDGEPOST_TOKEN): it must be the root key or an unexpired token.\n";
   if (error.code === "forbidden") return "The token's scopes do not cover this; mint one with `edgepost token` and the right scope flags.\n";
   if (error.code === "network_error") return "Check --url (or EDGEPOST_URL) and that the server is running.\n";
+  if (error.status === 400 && /partition/i.test(error.message)) return "A partitioned topic's history is read one partition at a time: pass --partition i.\n";
   return "";
 }

@@ -56,13 +56,30 @@ export interface EdgepostOptions {
   WebSocket?: unknown;
 }
 
-export interface PublishOptions {
+export interface MessageOptions {
   /** Idempotency key: a repeat within the dedup window returns the original seq. */
   id?: string;
   attributes?: Record<string, string>;
 }
 
-export interface EnqueueOptions extends PublishOptions {
+export interface PublishOptions extends MessageOptions {
+  /**
+   * Partition key (1-256 chars), on a partitioned topic: messages with the same key go to the
+   * same partition and keep their publish order. Without it the `id` picks the partition.
+   */
+  key?: string;
+}
+
+export interface HistoryOptions {
+  /** Messages with seq > after (default 0). */
+  after?: number;
+  /** 1-1000, default 100. */
+  limit?: number;
+  /** Which partition, on a partitioned topic (required there: 400 without it). */
+  partition?: number;
+}
+
+export interface EnqueueOptions extends MessageOptions {
   /** Deliver no earlier than this many seconds from now. */
   delaySeconds?: number;
 }
@@ -103,11 +120,12 @@ export class Edgepost {
   // ---- Topics ---------------------------------------------------------------------------------
 
   /**
-   * Publish one message to a topic.
+   * Publish one message to a topic. On a partitioned topic the answer says its `partition`.
    *
    * @example
    * ```ts
    * const { seq, duplicate } = await client.publish("orders", { total: 9.5 }, { id: "order-42", attributes: { kind: "created" } });
+   * const { partition } = await client.publish("events", { clicked: true }, { key: "user-17" }); // same key, same partition, in order
    * ```
    */
   publish(topic: string, data: JsonValue, options: PublishOptions = {}): Promise<PublishResult> {
@@ -119,11 +137,12 @@ export class Edgepost {
   }
 
   /**
-   * Publish up to 100 messages in order, all or nothing.
+   * Publish up to 100 messages in order, all or nothing (on a partitioned topic: per
+   * partition; every message has an `id`, so retrying a failed batch is safe).
    *
    * @example
    * ```ts
-   * const results = await client.publishBatch("orders", [{ data: 1 }, { data: 2, id: "two" }]);
+   * const results = await client.publishBatch("orders", [{ data: 1 }, { data: 2, id: "two", key: "user-17" }]);
    * ```
    */
   async publishBatch(topic: string, messages: TopicMessageInput[]): Promise<PublishResult[]> {
@@ -137,23 +156,28 @@ export class Edgepost {
   }
 
   /**
-   * Read retained messages with seq > `after` (default 0), oldest first, up to `limit` (1-1000, default 100).
+   * Read retained messages with seq > `after` (default 0), oldest first, up to `limit` (1-1000,
+   * default 100). A partitioned topic is read one `partition` at a time.
    *
    * @example
    * ```ts
    * const { messages, lastSeq } = await client.history("orders", { after: 0, limit: 10 });
+   * const page = await client.history("events", { partition: 2, after: 40 });
    * ```
    */
-  history(topic: string, options: { after?: number; limit?: number } = {}): Promise<HistoryPage> {
+  history(topic: string, options: HistoryOptions = {}): Promise<HistoryPage> {
     return this.http.request<HistoryPage>(`/v1/topics/${segment(topic)}/messages`, {
-      query: { after: options.after, limit: options.limit },
+      query: { after: options.after, limit: options.limit, partition: options.partition },
       idempotent: true,
     });
   }
 
   /**
    * Subscribe to a topic: messages in seq order, resumed without gap or duplicate after
-   * every reconnect. Iterate it, or pass `onMessage`.
+   * every reconnect. Iterate it, or pass `onMessage`. On a partitioned topic one subscription
+   * gets every partition (in order within each), each message says its `partition`, and
+   * `subscription.cursor` (`"12,40,7"`) is where it stands: pass it as `after` to resume.
+   * Throws TypeError when `after` is neither a seq nor a cursor.
    *
    * @example
    * ```ts
@@ -173,7 +197,10 @@ export class Edgepost {
     return this.http.request<TopicStats>(`/v1/topics/${segment(topic)}`, { idempotent: true });
   }
 
-  /** @example `await client.configureTopic("orders", { retentionSeconds: 86_400 });` */
+  /**
+   * @example `await client.configureTopic("orders", { retentionSeconds: 86_400 });`
+   * @example `await client.configureTopic("events", { partitions: 8, relays: 4 }); // partitions grow only (409 partitions_shrink)`
+   */
   configureTopic(topic: string, config: TopicConfigInput): Promise<TopicConfig> {
     return this.http.request<TopicConfig>(`/v1/topics/${segment(topic)}`, { method: "PUT", body: config, idempotent: true });
   }

@@ -9,7 +9,8 @@
  * await client.publish("orders", { order: 42 });
  * ```
  */
-export { Edgepost, type EdgepostOptions, type EnqueueOptions, type PublishOptions } from "./edgepost";
+export { Edgepost, type EdgepostOptions, type EnqueueOptions, type HistoryOptions, type MessageOptions, type PublishOptions } from "./edgepost";
+export { formatCursor, parseCursor, type After } from "./cursor";
 export { EdgepostError, type ClientErrorCode } from "./errors";
 export { Subscription, type SubscribeOptions } from "./subscription";
 export { QueueConsumer, type ConsumeOptions, type ConsumedMessage } from "./consumer";

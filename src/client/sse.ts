@@ -5,6 +5,7 @@
  */
 import { jitteredDelay, sleep } from "./backoff";
 import { EdgepostError, errorFromResponse } from "./errors";
+import type { After } from "./cursor";
 import type { HttpClient } from "./http";
 import type { ReconnectOptions } from "./socket";
 
@@ -65,10 +66,10 @@ export async function* parseEventStream(body: ReadableStream<Uint8Array>, onByte
 export interface SseLoopOptions {
   http: HttpClient;
   path: string;
-  /** The `after` for the next request (the last seq delivered, or the start). */
-  after(): Promise<number | undefined>;
+  /** The `after` for the next request (the last seq or cursor delivered, or the start). */
+  after(): Promise<After | undefined>;
   onOpen(): void;
-  /** A `message` event's data (the frame JSON). */
+  /** A `message` or `cursor` event's data (the frame JSON; a partitioned topic's stream starts with `cursor`). */
   onFrame(text: string): void;
   reconnect: ReconnectOptions;
   /** Reconnect when not even a keep-alive comment arrived for this long (0: never). */
@@ -107,7 +108,7 @@ export async function runSseLoop(options: SseLoopOptions): Promise<void> {
       options.onOpen();
       try {
         for await (const event of parseEventStream(response.body, () => (lastBytes = Date.now()))) {
-          if (event.event === "message") options.onFrame(event.data);
+          if (event.event === "message" || event.event === "cursor") options.onFrame(event.data);
           // `close`: the server is ending this stream (e.g. a slow subscriber); reconnect.
           else if (event.event === "close") break;
         }

@@ -10,27 +10,41 @@ import type * as S from "../protocol/schemas";
 /** Any JSON value: a message's `data`. */
 export type JsonValue = z.infer<typeof S.StoredMessage>["data"];
 
-/** One message to publish to a topic: `{ data, id?, attributes? }`. */
+/**
+ * One message to publish to a topic: `{ data, id?, key?, attributes? }`. `key` (1-256 chars):
+ * on a partitioned topic, the same key goes to the same partition, in publish order.
+ */
 export type TopicMessageInput = z.input<typeof S.TopicMessageInput>;
-/** One message to enqueue: as a topic message, plus `delaySeconds?`. */
+/** One message to enqueue: as a topic message (without `key`), plus `delaySeconds?`. */
 export type QueueMessageInput = z.input<typeof S.QueueMessageInput>;
-/** `{ seq, id, duplicate? }`: `duplicate` is true when `id` was seen within the dedup window. */
+/**
+ * `{ seq, id, duplicate?, partition? }`: `duplicate` is true when `id` was seen within the
+ * dedup window; `partition` is where it went, on a partitioned topic.
+ */
 export type PublishResult = z.infer<typeof S.PublishResult>;
 
-/** A retained topic message, as history returns it. */
-export type StoredMessage = z.infer<typeof S.StoredMessage>;
+/** A retained topic message, as history returns it (`partition` on a partitioned topic). */
+export type StoredMessage = z.infer<typeof S.TopicHistoryRow>;
 /** A message delivered to a topic subscriber: the stored message plus its topic. */
 export type TopicMessage = StoredMessage & { topic: string };
 
 export interface HistoryPage {
   /** Oldest first. */
   messages: StoredMessage[];
-  /** The topic's last seq when the page was read. */
+  /** The topic's (on a partitioned topic, the partition's) last seq when the page was read. */
   lastSeq: number;
 }
 
+/**
+ * `relays`: relay objects holding the topic's subscribers (0: the topic holds them);
+ * `partitions`: each with its own seq (1: unpartitioned); `partitionStats`: per partition (on a
+ * partitioned topic `lastSeq` and the retained counts are sums over them).
+ */
 export type TopicStats = z.infer<typeof S.TopicStats>;
+/** One partition's figures in topic stats. */
+export type PartitionStats = TopicStats["partitionStats"][number];
 export type TopicConfig = z.infer<typeof S.TopicConfig>;
+/** `relays` 0-64, `partitions` 1-64 (grow only: 409 `partitions_shrink`), retention and dedup window. */
 export type TopicConfigInput = z.input<typeof S.TopicConfigInput>;
 
 export type QueueConfig = z.infer<typeof S.QueueConfig>;

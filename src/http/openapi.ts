@@ -25,6 +25,14 @@ const ErrorBody = z.object({ error: z.object({ code: z.string(), message: z.stri
 const LeaseResults = z.object({ results: z.array(S.LeaseResult) });
 const Deleted = json({ type: "object", properties: { name: { type: "string" }, deleted: { const: true } } }, "Deleted: state, alarm, sockets (closed 1001), bindings and listing gone; the name starts afresh");
 const NothingToDelete = json(output(ErrorBody), "Nothing to delete");
+const Unavailable = json(output(ErrorBody), "unavailable: a partition could not be reached, or the topic's partitions are changing; retry (with the same ids, safely)");
+const Binding = z.object({
+  topic: z.string(),
+  queue: z.string(),
+  filter: z.record(z.string(), z.string()).nullable(),
+  fromSeq: z.number().int(),
+  partitions: z.array(z.object({ partition: z.number().int(), fromSeq: z.number().int() })).optional(),
+});
 const TokenInput = z.object({ scopes: Scopes, ttlSeconds: z.number().int().min(1).max(MAX_TOKEN_TTL_SECONDS), subject: z.string().optional() });
 
 function json(schema: Schema, description = "OK") {
@@ -88,26 +96,37 @@ export function openApiDocument(serverUrl: string): Schema {
       },
       "/v1/topics/{topic}": {
         get: op("Topic stats", { params: T, responses: { "200": json(output(S.TopicStats)) } }),
-        put: op("Topic settings", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)) } }),
+        put: op("Topic settings; partitions may grow, never shrink", { params: T, body: input(S.TopicConfigInput), responses: { "200": json(output(S.TopicConfig)), "409": json(output(ErrorBody), "partitions_shrink: fewer partitions than the topic has"), "503": Unavailable } }),
         delete: op("Delete the topic (admin)", { params: T, responses: { "200": Deleted, "404": NothingToDelete } }),
       },
       "/v1/topics/{topic}/messages": {
-        post: op("Publish one message or a batch", { params: T, body: publishBody(S.TopicMessageInput), responses: publishResponses }),
-        get: op("Read the retained log", {
+        post: op("Publish one message or a batch; on a partitioned topic routed by key, else id (answers add partition)", { params: T, body: publishBody(S.TopicMessageInput), responses: { ...publishResponses, "503": Unavailable } }),
+        get: op("Read the retained log (of one partition on a partitioned topic)", {
           params: T,
-          query: [["after", "seq to read after (default 0)"], ["limit", "1-1000, default 100"]],
-          responses: { "200": json(output(z.object({ messages: z.array(S.StoredMessage), lastSeq: z.number().int() }))) },
+          query: [["after", "seq to read after (default 0)"], ["limit", "1-1000, default 100"], ["partition", "required on a topic of more than one partition: 0 to partitions-1"]],
+          responses: { "200": json(output(z.object({ messages: z.array(S.TopicHistoryRow), lastSeq: z.number().int() }))) },
         }),
       },
       "/v1/topics/{topic}/subscribe": {
         get: op("Subscribe: WebSocket upgrade, or SSE with Accept: text/event-stream", {
           params: T,
-          query: [["after", "replay messages with seq > after first"], ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"], ["token", "credential for browsers"]],
-          responses: { "101": { description: "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}" }, "200": { description: "SSE stream (event id = seq)" } },
+          query: [
+            ["after", "replay messages with seq > after first; on a partitioned topic a cursor, one seq per partition in partition order (12,40,7); fewer entries than partitions mean 0 for the rest"],
+            ["batch", "1: WebSocket frames {type: messages, topic, messages: [...]}, one per replay page or commit"],
+            ["token", "credential for browsers"],
+          ],
+          responses: {
+            "101": {
+              description:
+                "WebSocket: frames {type: message, topic, seq, id, data, attributes, publishedAt}; with batch=1 {type: messages, topic, messages: [{seq, id, data, attributes, publishedAt}]}. " +
+                "On a partitioned topic every message adds partition, and the first frame is {type: cursor, topic, cursor} (where the subscription starts; again after a grow).",
+            },
+            "200": { description: "SSE stream: event id = seq; on a partitioned topic the id is the cursor after the message, and the first event (event: cursor) carries the starting cursor as its id" },
+          },
         }),
       },
       "/v1/topics/{topic}/subscriptions/{queue}": {
-        put: op("Bind a queue to the topic", { params: ["topic", "queue"], body: input(z.object({ filter: S.Attributes.optional() })), responses: { "200": json({ type: "object" }) } }),
+        put: op("Bind a queue to the topic (every partition of a partitioned topic)", { params: ["topic", "queue"], body: input(z.object({ filter: S.Attributes.optional() })), responses: { "200": json(output(Binding)) } }),
         delete: op("Unbind a queue", { params: ["topic", "queue"], responses: { "200": json({ type: "object" }) } }),
       },
       "/v1/queues/{queue}": {

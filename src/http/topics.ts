@@ -14,14 +14,14 @@ import { authorize, type AppEnv } from "./auth";
 import { publishAnswer, publishToTopic, readHistory } from "../operations/messages";
 import { parseWith, readJson } from "./body";
 import { unwrap, validationError } from "./errors";
-import { forgetRoute, rememberRoute, topicRoute } from "../partition/route";
+import { forgetRoute, rememberRoute, topicRoute, type TopicRoute } from "../partition/route";
 import { partitionPrefix } from "../partition/history";
 import { topicStats } from "../partition/stats";
 import { bindQueueToTopic, unbindQueueFromTopic } from "../partition/bindings";
 import { nameParam } from "./names";
 import { enforcePublishRate } from "./rate-limit";
 import { parseCursor } from "../relay/cursor";
-import { relayCount, subscribeThroughRelay } from "../relay/subscribe";
+import { mustReroute, relayCount, subscribeThroughRelay } from "../relay/subscribe";
 
 export const topicRoutes = new Hono<AppEnv>();
 
@@ -61,20 +61,24 @@ topicRoutes.get("/:topic/subscribe", async (c) => {
   if (!isWebSocket && !isSse) {
     throw new ApiError(426, "websocket_required", "subscribe with a WebSocket upgrade, or Accept: text/event-stream for SSE");
   }
-  const route = await topicRoute(c.env, name);
   // `after` and Last-Event-ID are a seq, or on a partitioned topic a cursor (relay/cursor.ts).
   const lastEventId = isSse ? c.req.header("last-event-id") : undefined;
   const resumeFrom = lastEventId ?? query.after;
-  const cursor = resumeFrom === undefined ? null : parseCursor(resumeFrom, route.partitions, lastEventId !== undefined ? "Last-Event-ID" : "after");
   const transport = isWebSocket ? "websocket" : "sse";
   const expiresAt = expiryOf(c.get("principal"));
   // SSE is unchanged: one event per message.
   const batch = isWebSocket && query.batch === true;
-  if (relayCount(route) > 0) return subscribeThroughRelay(c.env, name, route, c.req.raw, { transport, after: cursor, expiresAt, batch });
-  const subscribe: SubscribeRequest = { transport, after: cursor === null ? null : cursor[0]!, expiresAt, batch };
-  const forwarded = new Request(c.req.raw);
-  forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
-  return topicStub(c.env, name).fetch(forwarded);
+  const subscribeWith = async (route: TopicRoute): Promise<Response> => {
+    const cursor = resumeFrom === undefined ? null : parseCursor(resumeFrom, route.partitions, lastEventId !== undefined ? "Last-Event-ID" : "after");
+    if (relayCount(route) > 0) return subscribeThroughRelay(c.env, name, route, c.req.raw, { transport, after: cursor, expiresAt, batch });
+    const subscribe: SubscribeRequest = { transport, after: cursor === null ? null : cursor[0]!, expiresAt, batch };
+    const forwarded = new Request(c.req.raw);
+    forwarded.headers.set("x-edgepost-subscribe", JSON.stringify(subscribe));
+    return topicStub(c.env, name).fetch(forwarded);
+  };
+  const response = await subscribeWith(await topicRoute(c.env, name));
+  // The cached route said one partition, the topic has grown since: look again, once.
+  return mustReroute(response) ? subscribeWith(await topicRoute(c.env, name, { refresh: true })) : response;
 });
 
 topicRoutes.get("/:topic", async (c) => {

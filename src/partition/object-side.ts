@@ -5,9 +5,8 @@
  */
 import { fail, type Outcome } from "../protocol/errors";
 import type { Subscription, Forwarder } from "../topic/forwarding";
-import type { AppendResult } from "../topic/log";
+import type { AppendResult, HistoryPage } from "../topic/log";
 import type { Subscriber } from "../topic/subscribers";
-import type { HistoryPage } from "../topic/topic-object";
 
 /** "Service restart" (RFC 6455): clients reconnect, and resume with the seq they had. */
 const RECONNECT_CLOSE_CODE = 1012;
@@ -40,7 +39,7 @@ export function routedHere(partition: number, known: number, routed: number): bo
 export function checkPartitionRead(topic: string, partition: number, known: number, asked: number | null): Outcome<never> | undefined {
   if (asked === null) {
     if (known === 1) return undefined;
-    return fail(400, "invalid_query", `topic ${topic} has ${known} partitions: history needs ?partition= (0-${known - 1})`);
+    return fail(400, "partition_required", `topic ${topic} has ${known} partitions: history needs ?partition= (0-${known - 1})`);
   }
   if (asked !== partition || asked >= known) return fail(400, "invalid_query", `partition must be 0-${known - 1} on topic ${topic}`);
   return undefined;

@@ -9,14 +9,20 @@
  * one partition and sends to the topic's object, which refuses (storing nothing) if it has
  * more; every partition refuses a publish routed with a count it does not hold. On a refusal
  * the route is read again from partition 0 and the refused parts are sent once more, so a grow
- * made anywhere is seen by the next publish that reaches a partition that knows it.
+ * made anywhere is seen by the next publish that reaches a partition that knows it. Partition
+ * 0 answers that read after a grow in progress (partitions 1..P-1 learn it first), so a
+ * publish racing one grow is refused once; racing several, once per grow it meets.
  */
 import type { Env } from "../env";
 import { ApiError } from "../protocol/errors";
+import { unwrap } from "../http/errors";
 import type { PreparedMessage } from "../protocol/frames";
 import type { AppendResult } from "../topic/log";
 import { partitionObjectName } from "./names";
 import { cachedRoute, partitionFor, SINGLE_ROUTE, topicRoute, type TopicRoute } from "./route";
+
+/** Routes one publish may follow: the cached one, then each newer one a refusal shows. */
+const MAX_ROUTES_TRIED = 6;
 
 export interface RoutedMessage {
   message: PreparedMessage;
@@ -47,15 +53,21 @@ export async function publishByPartition(env: Env, topic: string, items: readonl
   const results: PartitionedResult[] = new Array(items.length);
   let route = cachedRoute(topic) ?? SINGLE_ROUTE;
   let pending = items.map((_, index) => index);
-  for (let attempt = 0; attempt < 2; attempt++) {
+  // Each resend follows a route that changed (partitions only grow, to 64 at most); a refusal
+  // under a route just read means partition 0 and a partition disagree (a grow that failed
+  // half-way, healed by PUT again): then 503.
+  for (let attempt = 0; attempt < MAX_ROUTES_TRIED; attempt++) {
     const refused: number[] = [];
     const used = route;
     await Promise.all(
       [...placeAll(used, items, pending)].map(async ([partition, indexes]) => {
         const stub = env.TOPIC.getByName(partitionObjectName(topic, partition));
-        const reply = await stub.publishRouted(
-          indexes.map((index) => items[index]!.message),
-          used.partitions,
+        // A failure inside the object comes back as a value: the worker's 500 internal_error.
+        const reply = unwrap(
+          await stub.publishRouted(
+            indexes.map((index) => items[index]!.message),
+            used.partitions,
+          ),
         );
         if (!reply.ok) {
           refused.push(...indexes);
@@ -68,7 +80,9 @@ export async function publishByPartition(env: Env, topic: string, items: readonl
     );
     if (refused.length === 0) return results;
     pending = refused.sort((a, b) => a - b);
-    route = await topicRoute(env, topic, { refresh: true });
+    const fresh = await topicRoute(env, topic, { refresh: true });
+    if (attempt > 0 && fresh.partitions === used.partitions) break;
+    route = fresh;
   }
-  throw new ApiError(503, "unavailable", `topic ${topic} is changing its partitions; nothing more was stored, retry (with the same ids, retrying is safe)`);
+  throw new ApiError(503, "unavailable", `topic ${topic} is changing its partitions and some messages were not stored; retry (with the same ids, retrying is safe)`);
 }

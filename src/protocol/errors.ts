@@ -18,6 +18,7 @@ export type ErrorCode =
   | "websocket_required"
   | "push_queue"
   | "partitions_shrink"
+  | "partition_required"
   | "unavailable"
   | "internal_error";
 
@@ -57,4 +58,21 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; status: Contentfu
 
 export function fail(status: ContentfulStatusCode, code: ErrorCode, message: string): Outcome<never> {
   return { ok: false, status, code, message };
+}
+
+/**
+ * Run an object's RPC method and answer a failure inside it as a value: logged here with
+ * console.error (the fault stays visible), then `internal_error`. A rejection that leaves a
+ * Durable Object's RPC method is logged by workerd as an "uncaught exception" even when the
+ * caller catches it (seen 2026-12-02 on the Vitest plugin's workerd and on plain workerd; issue
+ * 15, cloudflare/workers-sdk#14736), which buries real ones. `message` is what the caller is
+ * told; by default nothing of the cause.
+ */
+export async function answered<T>(what: string, run: () => Promise<T>, message: (error: unknown) => string = () => "internal error"): Promise<Outcome<T>> {
+  try {
+    return { ok: true, value: await run() };
+  } catch (error) {
+    console.error(`${what} failed`, error);
+    return fail(500, "internal_error", message(error));
+  }
 }

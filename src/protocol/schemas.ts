@@ -84,6 +84,9 @@ export const StoredMessage = z.object({
 });
 export type StoredMessage = z.infer<typeof StoredMessage>;
 
+/** A row of a topic's history: with `partition` on a topic of more than one partition. */
+export const TopicHistoryRow = StoredMessage.extend({ partition: z.number().int().optional() });
+
 /** Query of history and subscribe: `after` a seq (0 = from the start), `limit` a page size. */
 const SeqParam = z
   .string()

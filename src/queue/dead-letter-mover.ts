@@ -44,9 +44,12 @@ export class DeadLetterMover {
       // Lowest move number first, one batch at a time: the target recognises resends (dead-moves.ts).
       const rows = store.dead.pending(DEAD_LETTER_BATCH);
       if (rows.length === 0) return false;
-      await this.env.QUEUE.getByName(target).transfer(
+      const sent = await this.env.QUEUE.getByName(target).transfer(
         rows.map((row) => ({ key: deadMoveKey(this.name, row.move), id: row.id, data: row.data, attributes: row.attributes, source: this.name })),
       );
+      // The target's own failure comes back as a value: thrown here, inside this object, it
+      // takes the path of an unreachable target (the caller logs it, the alarm retries).
+      if (!sent.ok) throw new Error(`dead-letter queue ${target} did not store the move: ${sent.message}`);
       // The queue was deleted meanwhile: its successor has no such rows (nor counters to bump).
       if (this.store() !== store) return false;
       store.deadLettered(rows.map((row) => row.seq));

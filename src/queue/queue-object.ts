@@ -6,8 +6,9 @@
  * wakes delayed messages, moves dead letters and enforces retention.
  */
 import { DurableObject } from "cloudflare:workers";
+import { reciprocateClose } from "../sockets/close";
 import type { Env } from "../env";
-import { fail, type Outcome } from "../protocol/errors";
+import { answered, fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
@@ -144,14 +145,24 @@ export class QueueObject extends DurableObject<Env> {
     await this.alarms.rearm();
   }
 
-  /** Messages moved here by a topic, a source queue (dead letters) or a redrive. */
-  async transfer(messages: TransferredMessage[]): Promise<number> {
-    const now = Date.now();
-    const stored = this.store.transfer(messages, now, this.config.dedupWindowSeconds * 1000);
-    this.registration.ensure();
-    this.afterChange(now);
-    await this.alarms.rearm();
-    return stored;
+  /**
+   * Messages moved here by a topic, a source queue (dead letters) or a redrive; how many were
+   * stored (resends are not). A failure is answered as a value, never thrown over RPC
+   * (protocol/errors.ts `answered`); its message carries the cause for the sender's log.
+   */
+  async transfer(messages: TransferredMessage[]): Promise<Outcome<number>> {
+    return answered(
+      `queue ${this.name}: transfer`,
+      async () => {
+        const now = Date.now();
+        const stored = this.store.transfer(messages, now, this.config.dedupWindowSeconds * 1000);
+        this.registration.ensure();
+        this.afterChange(now);
+        await this.alarms.rearm();
+        return stored;
+      },
+      String,
+    );
   }
 
   // ---- Consuming over HTTP ----------------------------------------------------------------
@@ -324,11 +335,7 @@ export class QueueObject extends DurableObject<Env> {
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.releaseConsumer(socket);
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {

@@ -41,16 +41,16 @@ export async function redrive(env: Env, store: QueueStore, name: string, to: str
     store.finishRedrive(stay, false);
     skipped += stay.length;
     for (const [target, batch] of byTarget) {
-      try {
-        await env.QUEUE.getByName(target).transfer(
-          batch.map((row) => ({ key: `r:${name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null })),
-        );
-      } catch (error) {
+      // The target's own failure comes back as a value (its message the cause); reaching it can still throw.
+      const sent = await env.QUEUE.getByName(target)
+        .transfer(batch.map((row) => ({ key: `r:${name}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null })))
+        .catch((error: unknown) => fail(503, "internal_error", String(error)));
+      if (!sent.ok) {
         store.finishRedrive(
           rows.map((row) => row.seq),
           false,
         );
-        return fail(503, "internal_error", `redrive to ${target} failed: ${String(error)}`);
+        return fail(503, "internal_error", `redrive to ${target} failed: ${sent.message}`);
       }
       store.finishRedrive(
         batch.map((row) => row.seq),

@@ -26,10 +26,16 @@ export interface RelayFeedInput {
   partitions?: number;
 }
 
+/** Subscribers a relay holds, by transport (partition 0 adds them to the topic's stats). */
+export interface SubscriberCounts {
+  webSocket: number;
+  sse: number;
+}
+
 export interface RelayFeedReply {
   /** The highest seq the relay now holds for this partition. */
   lastSeq: number;
-  subscribers: number;
+  subscribers: SubscriberCounts;
   /** The relay holds no subscribers: stop feeding it (if `generation` is still current). */
   release: boolean;
 }

@@ -11,7 +11,7 @@
  */
 import type { Env } from "../env";
 import type { MessageRow } from "../protocol/frames";
-import { relayObjectName, type RelayAttachment, type RelayFeedInput } from "./feed-protocol";
+import { relayObjectName, type RelayAttachment, type RelayFeedInput, type SubscriberCounts } from "./feed-protocol";
 
 /** Rows kept for feeding; a relay further behind reads history instead. */
 const TAIL_ROWS = 1000;
@@ -23,8 +23,8 @@ const RETRY_MAX_MS = 5000;
 interface FedRelay {
   relay: number;
   generation: number;
-  /** Last subscriber count it reported (partition 0 sums these for stats). */
-  subscribers: number;
+  /** Last subscriber counts it reported (partition 0 sums these for stats). */
+  subscribers: SubscriberCounts;
   /** Highest seq it confirmed; null when unknown (this object restarted). */
   acked: number | null;
   /** Partition count last sent (partition 0 only). */
@@ -53,20 +53,23 @@ export class RelayFeed {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly host: RelayFeedHost) {
-    for (const row of host.sql.exec<{ relay: number; generation: number; subscribers: number }>("SELECT relay, generation, subscribers FROM relays")) {
-      this.relays.set(row.relay, { ...row, acked: null, partitionsSent: null, inFlight: false, failures: 0, retryAt: null });
+    for (const row of host.sql.exec<{ relay: number; generation: number; web_socket_subscribers: number; sse_subscribers: number }>("SELECT * FROM relays")) {
+      const subscribers = { webSocket: row.web_socket_subscribers, sse: row.sse_subscribers };
+      this.relays.set(row.relay, { relay: row.relay, generation: row.generation, subscribers, acked: null, partitionsSent: null, inFlight: false, failures: 0, retryAt: null });
     }
   }
 
   /** Register (or re-register) a relay; it is fed everything after the returned lastSeq. */
-  attach(relay: number, subscribers: number): RelayAttachment {
+  attach(relay: number, subscribers: SubscriberCounts): RelayAttachment {
     const previous = this.relays.get(relay);
     const generation = (previous?.generation ?? 0) + 1;
     this.host.sql.exec(
-      "INSERT INTO relays (relay, generation, subscribers) VALUES (?, ?, ?) ON CONFLICT (relay) DO UPDATE SET generation = excluded.generation, subscribers = excluded.subscribers",
+      `INSERT INTO relays (relay, generation, web_socket_subscribers, sse_subscribers) VALUES (?, ?, ?, ?)
+       ON CONFLICT (relay) DO UPDATE SET generation = excluded.generation, web_socket_subscribers = excluded.web_socket_subscribers, sse_subscribers = excluded.sse_subscribers`,
       relay,
       generation,
-      subscribers,
+      subscribers.webSocket,
+      subscribers.sse,
     );
     const lastSeq = this.host.lastSeq();
     const partitions = this.host.partitions();
@@ -74,16 +77,19 @@ export class RelayFeed {
     return { lastSeq, generation, partitions };
   }
 
-  /** A relay's subscriber count changed (partition 0's stats). Not persisted: it is refreshed often. */
-  report(relay: number, subscribers: number): void {
+  /** A relay's subscriber counts changed (partition 0's stats). Not persisted: they are refreshed often. */
+  report(relay: number, subscribers: SubscriberCounts): void {
     const fed = this.relays.get(relay);
     if (fed) fed.subscribers = subscribers;
   }
 
   /** Subscribers held by the relays, as last reported. */
-  subscribers(): number {
-    let total = 0;
-    for (const fed of this.relays.values()) total += fed.subscribers;
+  subscribers(): SubscriberCounts {
+    const total = { webSocket: 0, sse: 0 };
+    for (const { subscribers } of this.relays.values()) {
+      total.webSocket += subscribers.webSocket;
+      total.sse += subscribers.sse;
+    }
     return total;
   }
 
@@ -136,8 +142,12 @@ export class RelayFeed {
 
   private rowsAfter(acked: number | null): MessageRow[] {
     const first = this.tail[0];
-    // Unknown, or further behind than the tail reaches: the relay reads history.
-    if (acked === null || !first || acked < first.seq - 1) return [];
+    if (!first) return [];
+    // Unknown (this object restarted): the tail, which the relay trims to what it lacks; it
+    // reads from history only if it is behind the tail's first row.
+    if (acked === null) return this.tail.slice(0, FEED_ROWS);
+    // Further behind than the tail reaches: the relay reads history.
+    if (acked < first.seq - 1) return [];
     return this.tail.slice(acked + 1 - first.seq, acked + 1 - first.seq + FEED_ROWS);
   }
 

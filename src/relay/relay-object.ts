@@ -12,7 +12,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { onSubscriberFrame } from "../sockets/subscriber-socket";
+import { reciprocateClose } from "../sockets/close";
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { migrate, readMeta, writeMeta } from "../storage/migrations";
 import { DELETED_CLOSE_CODE } from "../lifecycle/wipe";
@@ -162,7 +163,7 @@ export class RelayObject extends DurableObject<Env> {
   private attach(stream: PartitionStream): Promise<void> {
     return stream.serially(async () => {
       if (stream.generation !== null) return;
-      const attachment: RelayAttachment = await this.partitionStub(stream.partition).attachRelay(this.index, this.subscriberCount());
+      const attachment: RelayAttachment = await this.partitionStub(stream.partition).attachRelay(this.index, this.fanout.count());
       // Nothing before the attachment is this relay's to deliver: subscribers that want older
       // messages replay them from history.
       if (attachment.lastSeq !== stream.lastSeq) stream.reset(attachment.lastSeq);
@@ -198,7 +199,7 @@ export class RelayObject extends DurableObject<Env> {
         this.saveStream(stream);
       }
       await this.catchUp(stream, input.lastSeq, input.rows);
-      return { lastSeq: stream.lastSeq, subscribers: this.subscriberCount(), release: false };
+      return { lastSeq: stream.lastSeq, subscribers: this.fanout.count(), release: false };
     });
   }
 
@@ -208,7 +209,7 @@ export class RelayObject extends DurableObject<Env> {
       stream.generation = null;
       this.saveStream(stream);
     }
-    return { lastSeq: stream?.lastSeq ?? 0, subscribers: 0, release: true };
+    return { lastSeq: stream?.lastSeq ?? 0, subscribers: { webSocket: 0, sse: 0 }, release: true };
   }
 
   /** Apply fed rows in order, reading from history first whatever came before them and is missing. */
@@ -253,27 +254,13 @@ export class RelayObject extends DurableObject<Env> {
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const subscriber = this.fanout.subscriberOf(socket);
     if (!subscriber) return;
-    const frame = readClientFrame(socket, message, subscriber.state);
-    if (!frame) return;
-    if (frame.type === "token") {
-      const grant = await renewGrant(this.env, socket, frame, "subscribe", this.topic);
-      if (grant) {
-        subscriber.state.expiresAt = grant.expiresAt;
-        subscriber.persist();
-      }
-      return;
-    }
-    sendError(socket, "unsupported_frame", 'subscribers send only "ping" and {"type":"token"} frames');
+    await onSubscriberFrame(this.env, this.topic, socket, message, subscriber);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.fanout.forget(socket);
     this.scheduleReport();
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
@@ -287,7 +274,7 @@ export class RelayObject extends DurableObject<Env> {
     this.reportTimer = setTimeout(() => {
       this.reportTimer = undefined;
       this.partitionStub(0)
-        .reportRelay(this.index, this.subscriberCount())
+        .reportRelay(this.index, this.fanout.count())
         .catch((error: unknown) => console.warn(`relay ${this.index} of ${this.topic}: report failed`, error));
     }, REPORT_DELAY_MS);
   }

@@ -15,6 +15,20 @@ import { relayObjectName } from "./feed-protocol";
 import type { RelaySubscribeRequest } from "./relay-object";
 
 const RELAYS_TRIED = 3;
+/** Set on a topic object's refusal of a direct subscriber: the worker's route was stale. */
+const REROUTE_HEADER = "x-edgepost-reroute";
+
+/** The topic object's answer to a direct subscribe once the topic has partitions. */
+export function rerouteToRelays(topic: string): Response {
+  return Response.json(
+    { error: { code: "unavailable", message: `topic ${topic} has partitions now; subscribe again` } },
+    { status: 503, headers: { [REROUTE_HEADER]: "1", "retry-after": "1" } },
+  );
+}
+
+export function mustReroute(response: Response): boolean {
+  return response.headers.has(REROUTE_HEADER);
+}
 
 /** How many relays hold a topic's subscribers: a partitioned topic always uses at least one. */
 export function relayCount(route: TopicRoute): number {

@@ -4,8 +4,11 @@ import { isAllowed, type Principal } from "../auth/principal";
 import type { Operation } from "../auth/scopes";
 import type { Env } from "../env";
 import type { AppEnv } from "../http/auth";
+import type { z } from "zod";
 import { enforcePublishRate } from "../http/rate-limit";
+import { queueFromUrl } from "./addressing";
 import { SqsError } from "./errors";
+import { parseInput } from "./input";
 
 export interface SqsContext {
   env: Env;
@@ -42,4 +45,16 @@ export async function publishRate(ctx: SqsContext): Promise<void> {
 
 export function queueStub(ctx: SqsContext, queue: string) {
   return ctx.env.QUEUE.getByName(queue);
+}
+
+/**
+ * The start of every action on one queue: its input parsed, the queue its QueueUrl names, and
+ * the caller allowed `operation` on it ("any": some scope on it at all, as lookups require).
+ */
+export function queueRequest<T extends z.ZodType<{ QueueUrl: string }>>(ctx: SqsContext, schema: T, body: unknown, operation: Operation | "any"): { input: z.output<T>; queue: string } {
+  const input = parseInput(schema, body);
+  const queue = queueFromUrl(input.QueueUrl);
+  if (operation === "any") authorizeAny(ctx, queue);
+  else authorize(ctx, operation, queue);
+  return { input, queue };
 }

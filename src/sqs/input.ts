@@ -98,3 +98,23 @@ export function failure(id: string, error: unknown): BatchFailure {
   if (error instanceof SqsError) return { Id: id, SenderFault: error.fault === "Sender", Code: error.kind, Message: error.message };
   return { Id: id, SenderFault: false, Code: "InternalFailure", Message: String(error) };
 }
+
+/**
+ * A batch's entries in order, each one `check` accepted (with what it returned) or, if it
+ * threw, a failure under its Id: as on AWS, one bad entry fails alone.
+ */
+export async function sortEntries<Entry extends { Id: string }, T>(
+  entries: readonly Entry[],
+  check: (entry: Entry) => T | Promise<T>,
+): Promise<{ accepted: { id: string; value: T }[]; failed: BatchFailure[] }> {
+  const accepted: { id: string; value: T }[] = [];
+  const failed: BatchFailure[] = [];
+  for (const entry of entries) {
+    try {
+      accepted.push({ id: entry.Id, value: await check(entry) });
+    } catch (error) {
+      failed.push(failure(entry.Id, error));
+    }
+  }
+  return { accepted, failed };
+}

@@ -146,7 +146,11 @@ export class Forwarder {
         if (row) messages.push({ key: `t:${this.topic()}:${row.seq}`, id: row.id, data: row.data, attributes: row.attributes, source: null });
       }
       try {
-        if (messages.length > 0) await this.env.QUEUE.getByName(queue).transfer(messages);
+        if (messages.length > 0) {
+          const sent = await this.env.QUEUE.getByName(queue).transfer(messages);
+          // The queue's own failure comes back as a value: the same retry as an unreachable queue.
+          if (!sent.ok) throw new Error(`queue ${queue} did not store them: ${sent.message}`);
+        }
       } catch (error) {
         const attempts = (owed[0]?.attempts ?? 0) + 1;
         const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (attempts - 1));

@@ -7,6 +7,12 @@
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import { readMeta, writeMeta } from "../storage/migrations";
 
+/** A page of the log as `history` answers it. */
+export interface HistoryPage {
+  messages: MessageRow[];
+  lastSeq: number;
+}
+
 export interface AppendResult {
   seq: number;
   id: string;

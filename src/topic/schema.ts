@@ -27,6 +27,11 @@ export const TOPIC_MIGRATIONS = [
   // An index on publish time cost a write per message; retention scans by seq instead.
   `DROP INDEX IF EXISTS messages_by_time;`,
   // Relays this partition feeds (relay/feed.ts): a relay registers itself; generation tells a
-  // stale release from a current one. subscribers: the relay's last report (partition 0's stats).
-  `CREATE TABLE relays (relay INTEGER PRIMARY KEY, generation INTEGER NOT NULL, subscribers INTEGER NOT NULL DEFAULT 0);`,
+  // stale release from a current one. *_subscribers: the relay's last report (partition 0's stats).
+  `CREATE TABLE relays (
+     relay INTEGER PRIMARY KEY,
+     generation INTEGER NOT NULL,
+     web_socket_subscribers INTEGER NOT NULL DEFAULT 0,
+     sse_subscribers INTEGER NOT NULL DEFAULT 0
+   );`,
 ] as const;

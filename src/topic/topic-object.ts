@@ -11,12 +11,13 @@ import type { Env } from "../env";
 import type { MessageRow, PreparedMessage } from "../protocol/frames";
 import type { TopicConfig, TopicConfigInput, TopicStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import type { Outcome } from "../protocol/errors";
+import { answered, type Outcome } from "../protocol/errors";
 import { parsePartitionObjectName, type PartitionName } from "../partition/names";
 import type { TopicRoute } from "../partition/route";
 import { PartitionPeers, type PartitionState, type QueueBinding } from "../partition/peers";
 import { checkPartitionRead, closeAll, partitionStatsOf, routedHere, syncBindings, type PartitionPage, type RoutedPublish } from "../partition/object-side";
-import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
+import { onSubscriberFrame } from "../sockets/subscriber-socket";
+import { reciprocateClose } from "../sockets/close";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { hasRows, wipe } from "../lifecycle/wipe";
@@ -25,20 +26,14 @@ import { GroupCommit, type Applied } from "../commit/group-commit";
 import { loadTopicConfig, saveTopicConfig } from "./config";
 import { Fanout } from "./fanout";
 import { Forwarder } from "./forwarding";
-import { TopicLog, type AppendResult } from "./log";
+import { TopicLog, type AppendResult, type HistoryPage } from "./log";
+import { dueAfterPublish, nextDueAt } from "./due";
 import { TOPIC_MIGRATIONS } from "./schema";
 import { SseKeepAlive } from "../sockets/sse-keep-alive";
 import { RelayFeed } from "../relay/feed";
-import type { RelayAttachment } from "../relay/feed-protocol";
+import type { RelayAttachment, SubscriberCounts } from "../relay/feed-protocol";
 import { destroyRelays } from "../relay/destroy";
-
-/** Coalesce count-based trimming: at most one trim alarm a second under steady publishing. */
-const COUNT_TRIM_DELAY_MS = 1000;
-
-export interface HistoryPage {
-  messages: MessageRow[];
-  lastSeq: number;
-}
+import { rerouteToRelays } from "../relay/subscribe";
 
 /** What the worker forwards to `fetch` for a subscribe; validated there. */
 export interface SubscribeRequest {
@@ -144,13 +139,15 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   /**
-   * A publish the worker routed for a topic of `partitions` partitions (partition/publish.ts).
-   * Refused, with nothing stored, when this partition holds another count: the worker's route
-   * is stale (a grow, a delete), so it refreshes the route and sends again.
+   * A publish routed for a topic of `partitions` partitions (partition/publish.ts); refused, storing
+   * nothing, when this partition holds another count (a stale route: the worker reads it again).
+   * A failure is answered as a value, never thrown over RPC (protocol/errors.ts `answered`).
    */
-  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<RoutedPublish> {
-    if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
-    return { ok: true, results: await this.publish(messages) };
+  async publishRouted(messages: PreparedMessage[], partitions: number): Promise<Outcome<RoutedPublish>> {
+    return answered<RoutedPublish>(`topic ${this.objectName}: publish`, async () => {
+      if (!routedHere(this.place.partition, this.config.partitions, partitions)) return { ok: false, partitions: this.config.partitions };
+      return { ok: true, results: await this.publish(messages) };
+    });
   }
 
   /** One publish's writes: the log and the forwarding outbox. */
@@ -169,26 +166,8 @@ export class TopicObject extends DurableObject<Env> {
     this.fanout.deliver(stored);
     this.relayFeed.delivered(stored);
     const owedAt = applied.reduce<number | null>((min, { result }) => (result.owedAt === null ? min : Math.min(min ?? result.owedAt, result.owedAt)), null);
-    await this.alarms.ensureBy(this.dueAfterPublish(now, applied.flatMap(({ input }) => input), owedAt));
+    await this.alarms.ensureBy(dueAfterPublish(this.log, this.config, now, applied.flatMap(({ input }) => input), owedAt));
     this.forwarder.kick();
-  }
-
-  /**
-   * The earliest due time a publish can add: count trimming, the oldest message's expiry (new
-   * when the log was empty), its idempotency keys' expiry, forwarding retries. Cheaper than
-   * `nextDueAt` (one indexed read): the hot path of every publish (bench, 2026-11-27).
-   */
-  private dueAfterPublish(now: number, messages: readonly PreparedMessage[], owedAt: number | null): number {
-    const candidates: number[] = [];
-    const oldest = this.log.oldest();
-    if (oldest) {
-      const retained = this.log.lastSeq - oldest.seq + 1;
-      const byCount = retained > this.config.retentionMessages ? now + COUNT_TRIM_DELAY_MS : Number.MAX_SAFE_INTEGER;
-      candidates.push(Math.min(byCount, oldest.publishedAt + this.config.retentionSeconds * 1000));
-    }
-    if (messages.some((message) => message.id !== undefined)) candidates.push(now + this.config.dedupWindowSeconds * 1000);
-    if (owedAt !== null) candidates.push(owedAt);
-    return Math.min(...candidates);
   }
 
   history(after: number, limit: number): HistoryPage {
@@ -206,14 +185,15 @@ export class TopicObject extends DurableObject<Env> {
     const retained = this.log.retained();
     const oldest = this.log.oldest();
     const connected = this.fanout.count();
+    const relayed = this.relayFeed.subscribers();
     const own = { lastSeq: this.log.lastSeq, retainedMessages: retained.count, retainedBytes: retained.bytes, firstRetainedSeq: oldest?.seq ?? null, oldestRetainedAt: oldest?.publishedAt ?? null };
     return {
       name: this.name,
       lastSeq: this.log.lastSeq,
       // Relays report their counts about once a second (DESIGN.md: "may lag a few seconds").
-      subscribers: connected.webSocket + connected.sse + this.relayFeed.subscribers(),
-      webSocketSubscribers: connected.webSocket,
-      sseSubscribers: connected.sse,
+      subscribers: connected.webSocket + connected.sse + relayed.webSocket + relayed.sse,
+      webSocketSubscribers: connected.webSocket + relayed.webSocket,
+      sseSubscribers: connected.sse + relayed.sse,
       retainedMessages: retained.count,
       retainedBytes: retained.bytes,
       firstRetainedSeq: oldest?.seq ?? null,
@@ -259,18 +239,18 @@ export class TopicObject extends DurableObject<Env> {
   }
 
   /** A relay (relay/relay-object.ts) attaches: it is fed every row after the answer's lastSeq. */
-  attachRelay(relay: number, subscribers: number): RelayAttachment {
+  attachRelay(relay: number, subscribers: SubscriberCounts): RelayAttachment {
     return this.relayFeed.attach(relay, subscribers);
   }
 
   /** A relay's subscriber count, for stats (partition 0). */
-  reportRelay(relay: number, subscribers: number): void {
+  reportRelay(relay: number, subscribers: SubscriberCounts): void {
     this.relayFeed.report(relay, subscribers);
   }
 
-  /** Where the worker sends this topic's publishes and subscribers (partition/route.ts caches it). */
-  route(): TopicRoute {
-    return { partitions: this.config.partitions, relays: this.config.relays };
+  /** Where the worker sends publishes and subscribers (partition/route.ts caches it); after a grow in progress. */
+  route(): Promise<TopicRoute> {
+    return this.peers.serial(async () => ({ partitions: this.config.partitions, relays: this.config.relays }));
   }
 
   /** Bind a queue; partition 0 binds every partition (partition/bindings.ts links them at the queue). */
@@ -317,6 +297,9 @@ export class TopicObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as SubscribeRequest | null;
     if (!subscribe) return new Response("not found", { status: 404 });
+    // A partitioned topic's subscribers are held by relays, which merge every partition; a
+    // worker that routed here from a stale route looks again (http/topics.ts).
+    if (this.config.partitions > 1) return rerouteToRelays(this.name);
     const after = subscribe.after ?? this.log.lastSeq;
     if (!this.fanout.hasRoomFor(MAX_SOCKETS_PER_OBJECT)) {
       return Response.json(
@@ -337,27 +320,12 @@ export class TopicObject extends DurableObject<Env> {
   override async webSocketMessage(socket: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const subscriber = this.fanout.subscriberOf(socket);
     if (!subscriber) return;
-    const frame = readClientFrame(socket, message, subscriber.state);
-    if (!frame) return;
-    if (frame.type === "token") {
-      const grant = await renewGrant(this.env, socket, frame, "subscribe", this.name);
-      if (grant) {
-        subscriber.state.expiresAt = grant.expiresAt;
-        subscriber.persist();
-      }
-      return;
-    }
-    sendError(socket, "unsupported_frame", 'subscribers send only "ping" and {"type":"token"} frames');
+    await onSubscriberFrame(this.env, this.name, socket, message, subscriber);
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
     this.fanout.forget(socket);
-    // Reciprocate the close (TOOLCHAIN.md: hibernatable sockets must be closed by the object too).
-    try {
-      socket.close(code === 1005 || code === 1006 ? 1000 : code, reason);
-    } catch {
-      // Already closed.
-    }
+    reciprocateClose(socket, code, reason);
   }
 
   override async webSocketError(socket: WebSocket): Promise<void> {
@@ -378,21 +346,8 @@ export class TopicObject extends DurableObject<Env> {
     });
   }
 
-  /** The earliest time anything in this object is due: retention, dedup expiry, forwarding. */
   private nextDueAt(): number | null {
-    const candidates: number[] = [];
-    const oldest = this.log.oldest();
-    if (oldest) {
-      const retainedCount = this.log.lastSeq - oldest.seq + 1;
-      if (retainedCount > this.config.retentionMessages) candidates.push(Date.now() + COUNT_TRIM_DELAY_MS);
-      else candidates.push(oldest.publishedAt + this.config.retentionSeconds * 1000);
-    }
-    const dedup = this.log.nextDedupExpiry();
-    if (dedup !== null) candidates.push(dedup);
-    const forwarding = this.forwarder.nextDueAt();
-    if (forwarding !== null) candidates.push(forwarding);
-    const relays = this.relayFeed.nextDueAt();
-    if (relays !== null) candidates.push(relays);
-    return candidates.length > 0 ? Math.min(...candidates) : null;
+    return nextDueAt(this.log, this.config, [this.forwarder.nextDueAt(), this.relayFeed.nextDueAt()]);
   }
+
 }

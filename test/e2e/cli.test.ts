@@ -4,86 +4,20 @@
  * order, single publishes, stats, queues, tokens, and the exit codes (0 ok, 1 API or network
  * error, 2 usage error) with their messages.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Edgepost } from "../../src/client";
+import { jsonLines, RUN_TIMEOUT_MS, useCli } from "./cli-run";
 import { uniqueName } from "./clients";
 import { ROOT_KEY, useServer } from "./server";
-import { Inbox, range, withTimeout } from "./wait";
-
-const bin = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../bin/edgepost.mjs");
-const RUN_TIMEOUT_MS = 30_000;
+import { range, withTimeout } from "./wait";
 
 const server = useServer();
+const { run, ok, spawnJsonLines } = useCli(server);
 let client: Edgepost;
-const children = new Set<ChildProcess>();
 
 beforeAll(async () => {
   client = new Edgepost({ url: server.url, token: ROOT_KEY });
 });
-
-afterEach(() => {
-  for (const child of children) child.kill("SIGKILL");
-  children.clear();
-});
-
-interface RunOptions {
-  stdin?: string;
-  /** Environment in place of --url/--token (which are then not added). */
-  env?: Record<string, string>;
-}
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `--url` and `--token` for the test server, unless the test passes its own environment. */
-function withServer(args: string[], options: RunOptions): string[] {
-  return options.env ? args : [...args, "--url", server.url, "--token", ROOT_KEY];
-}
-
-function spawnCli(args: string[], options: RunOptions = {}): ChildProcess {
-  // Only what a user's shell would pass: no EDGEPOST_* from the test's own environment.
-  const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...options.env };
-  const child = spawn(process.execPath, [bin, ...withServer(args, options)], { env, stdio: ["pipe", "pipe", "pipe"] });
-  children.add(child);
-  child.stdin!.end(options.stdin ?? "");
-  return child;
-}
-
-/** Run to completion; resolves with the exit code and everything printed. */
-async function run(args: string[], options: RunOptions = {}): Promise<Finished> {
-  const child = spawnCli(args, options);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-  const code = await withTimeout(
-    new Promise<number | null>((resolve) => child.once("close", (exitCode) => resolve(exitCode))),
-    RUN_TIMEOUT_MS,
-    () => `edgepost ${args.join(" ")} did not exit; stdout: ${stdout.slice(-500)} stderr: ${stderr.slice(-500)}`,
-  );
-  children.delete(child);
-  return { code, stdout, stderr };
-}
-
-/** Run and expect exit code 0; returns stdout. */
-async function ok(args: string[], options: RunOptions = {}): Promise<string> {
-  const result = await run(args, options);
-  expect(result.code, `edgepost ${args.join(" ")}: ${result.stderr}`).toBe(0);
-  return result.stdout;
-}
-
-function jsonLines<T>(text: string): T[] {
-  return text
-    .split("\n")
-    .filter((line) => line !== "")
-    .map((line) => JSON.parse(line) as T);
-}
 
 interface TailedMessage {
   topic: string;
@@ -103,26 +37,13 @@ describe("publish from stdin, then tail", () => {
     expect(published.code, published.stderr).toBe(0);
     expect(published.stdout).toContain(`published ${lines.length} messages to topic ${topic} (seq 1-${lines.length})`);
 
-    const tail = spawnCli(["tail", topic, "--after", "0", "--json"]);
-    const inbox = new Inbox<TailedMessage>("tail --json");
-    let pending = "";
-    let stderr = "";
-    tail.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-    tail.stdout!.on("data", (chunk: Buffer) => {
-      pending += chunk.toString("utf8");
-      const complete = pending.split("\n");
-      pending = complete.pop()!;
-      for (const line of complete) inbox.push(JSON.parse(line) as TailedMessage);
-    });
-    const exited = new Promise<number | null>((resolve) => tail.once("close", (code) => resolve(code)));
-    void exited.then((code) => inbox.end(`tail exited with ${code}: ${stderr}`));
-
+    const { child: tail, inbox, exited, stderr: tailStderr } = spawnJsonLines<TailedMessage>(["tail", topic, "--after", "0", "--json"], "tail --json");
     await inbox.waitUntil((items) => items.length >= lines.length, RUN_TIMEOUT_MS, `${lines.length} tailed messages`);
     // Live: a message published now arrives on the same tail.
     await client.publish(topic, "live");
     await inbox.waitUntil((items) => items.length >= lines.length + 1, RUN_TIMEOUT_MS, "the live message");
     tail.kill("SIGINT");
-    expect(await withTimeout(exited, RUN_TIMEOUT_MS, () => "tail did not stop on SIGINT"), `tail stderr: ${stderr}`).toBe(0);
+    expect(await withTimeout(exited, RUN_TIMEOUT_MS, () => "tail did not stop on SIGINT"), `tail stderr: ${tailStderr()}`).toBe(0);
 
     expect(inbox.items.map((item) => item.seq)).toEqual(range(1, lines.length + 1));
     expect(inbox.items.map((item) => item.data)).toEqual([...lines, "live"]);

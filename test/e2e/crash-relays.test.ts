@@ -49,8 +49,6 @@ describe("relays under repeated SIGKILL", () => {
       expect(follower.seqs, `${follower.socket.label}: complete, in order, no duplicate`).toEqual(range(1, end));
       expect(follower.socket.connections, `${follower.socket.label} reconnected after each kill`).toBeGreaterThan(KILLS);
     }
-    const stats = await call<{ subscribers: number; webSocketSubscribers: number }>(server, "GET", `/v1/topics/${topic}`, undefined, 200);
-    expect(stats.webSocketSubscribers, "the topic object itself holds none: they are on relays").toBe(0);
     await Promise.all(followers.map((follower) => follower.socket.close()));
   });
 });

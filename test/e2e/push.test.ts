@@ -2,6 +2,7 @@
  * Push queues end to end: the served worker POSTs to a real Node receiver that verifies every
  * request with the `standardwebhooks` library. Each message is delivered and acked once; 5xx,
  * timeouts and refused connections are retried with backoff under the same webhook-id;
+ * a delivery that reaches nothing is a failed attempt, its error in stats;
  * Retry-After is honoured; dead letters after maxAttempts; never more than maxConcurrency
  * requests open; a topic bound to a push queue pushes the topic's messages.
  */
@@ -164,6 +165,24 @@ describe("push queues", () => {
     expect(delivered.webhookId).toMatch(new RegExp(`_${delivered.body.seq}$`));
     await waitForStats(queue, (current) => current.acked === 1 && current.ready + current.delayed + current.inFlight === 0, "acked");
     expect(target.deliveries.items).toHaveLength(1);
+  });
+
+  it("counts a delivery that reaches nothing as a failed attempt, with the error in stats, and waits out the backoff", async () => {
+    // Moved from the runtime tests (issue 15): there, workerd logs a refused connection as an uncaught exception.
+    const queue = uniqueName("push-nothing");
+    const target = await receiver("push-nothing");
+    await pushTo(queue, target, { timeoutSeconds: 2 }, { backoff: { minSeconds: 60, maxSeconds: 60 } });
+    await target.close();
+    const before = Date.now();
+    const { seq } = await call<{ seq: number }>(server, "POST", `/v1/queues/${queue}/messages`, { data: "undeliverable" }, 201);
+    const failed = await waitForStats(queue, (current) => current.push?.lastError != null, "a failed push attempt");
+    expect(failed.push).toMatchObject({ inFlight: 0, lastStatus: null });
+    expect(failed.push!.lastError).toContain(`seq ${seq} attempt 1`);
+    expect(failed.push!.lastError).toContain("request failed");
+    expect(failed.push!.lastAttemptAt).toBeGreaterThanOrEqual(before);
+    // Attempt 1 used, then back to waiting out the 60 s backoff: not leased, not lost.
+    expect(failed).toMatchObject({ ready: 0, inFlight: 0, delayed: 1, acked: 0, deadLettered: 0 });
+    expect(target.deliveries.items).toEqual([]);
   });
 
   it("dead-letters after maxAttempts failures", async () => {

@@ -160,6 +160,7 @@ export class ReconnectingSocket<Frame> {
           this.failure = `${this.label}: could not reconnect: ${String(error)}`;
           return;
         }
+        // A pause between attempts, not a wait for state: the loop ends on success or at the deadline.
         await sleep(100);
       }
     }

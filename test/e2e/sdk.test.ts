@@ -199,7 +199,7 @@ describe("subscribers across a server restart under running publishes", () => {
     await client.publish(topic, 6);
     await withTimeout(reading, DELIVERY_TIMEOUT_MS, () => `iterator saw ${JSON.stringify(seen)}`);
     expect(seen).toEqual([3, 4, 5, 6]);
-    await withTimeout(subscription.closed, 5_000, () => "break did not close the subscription");
+    await withTimeout(subscription.closed, DELIVERY_TIMEOUT_MS, () => "break did not close the subscription");
   });
 });
 

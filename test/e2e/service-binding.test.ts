@@ -125,6 +125,33 @@ describe("EdgepostService binding", () => {
     expect(await ok("stats", "topic", uniqueName("svc-none"))).toMatchObject({ lastSeq: 0 });
   });
 
+  it("publishes to partitioned topics, reads history by partition and reports stats, as HTTP does", async () => {
+    const topic = uniqueName("svc-parts");
+    expect((await viaHttp("PUT", `/v1/topics/${topic}`, { partitions: 3 })).status).toBe(200);
+    const keys = ["a", "b", "c", "d", "e", "f"];
+    const viaService = await ok<{ messages: { seq: number; id: string; partition: number }[] }>("publish", topic, { messages: keys.map((key) => ({ data: key, key, id: `svc-${key}` })) });
+    const viaHttpPublish = await viaHttp<{ messages: { seq: number; id: string; partition: number }[] }>("POST", `/v1/topics/${topic}/messages`, { messages: keys.map((key) => ({ data: key, key, id: `http-${key}` })) });
+    expect(viaHttpPublish.status).toBe(201);
+    // The same key goes to the same partition through either door.
+    expect(viaService.messages.map((answer) => answer.partition)).toEqual(viaHttpPublish.body.messages.map((answer) => answer.partition));
+    expect(await ok("publish", topic, { data: "a", key: "a", id: "svc-a" })).toEqual({ ...viaService.messages[0], duplicate: true });
+
+    for (let partition = 0; partition < 3; partition++) {
+      const http = await viaHttp<{ messages: { partition: number }[]; lastSeq: number }>("GET", `/v1/topics/${topic}/messages?partition=${partition}`);
+      expect(await ok("history", topic, { partition })).toEqual(http.body);
+      expect(http.body.messages.every((row) => row.partition === partition)).toBe(true);
+    }
+    expect(await viaBinding("history", topic, {})).toMatchObject({ ok: false, code: "partition_required", status: 400 });
+    expect(await viaBinding("history", topic, { partition: 3 })).toMatchObject({ ok: false, code: "invalid_query", status: 400 });
+    expect((await viaHttp("GET", `/v1/topics/${topic}/messages`)).status).toBe(400);
+    expect(await viaBinding("history", topic, { partition: 64 })).toMatchObject({ ok: false, code: "invalid_request", status: 400 });
+
+    const stats = await ok<{ partitions: number; partitionStats: unknown[]; lastSeq: number }>("stats", "topic", topic);
+    expect(stats).toMatchObject({ partitions: 3, lastSeq: 12 });
+    expect(stats.partitionStats).toHaveLength(3);
+    expect(stats).toEqual((await viaHttp("GET", `/v1/topics/${topic}`)).body);
+  });
+
   it("throws errors with the HTTP API's codes", async () => {
     const topic = uniqueName("svc-errors");
     const cases: [string, unknown[], string, number][] = [

@@ -108,6 +108,7 @@ describe(`soak (${SECONDS} s)`, () => {
       while (running()) {
         followers[Math.floor(random() * followers.length)]!.follower.socket.drop();
         drops++;
+        // Pacing the load (a drop every half second), not a wait for any state.
         await sleep(500);
       }
     })();

@@ -15,21 +15,14 @@ import {
   SendMessageCommand,
   SetQueueAttributesCommand,
   TagQueueCommand,
-  type SQSClient,
 } from "@aws-sdk/client-sqs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, uniqueName } from "./clients";
 import { ROOT_KEY, useServer } from "./server";
-import { REGION, sqsClient, sqsError } from "./sqs-client";
+import { REGION, sqsClient, sqsError, useSqsClient } from "./sqs-client";
 
 const server = useServer();
-let sqs: SQSClient;
-
-beforeAll(() => {
-  sqs = sqsClient(server);
-});
-
-afterAll(() => sqs?.destroy());
+const sqs = useSqsClient(server);
 
 const name = (prefix: string) => uniqueName(prefix).replace(/-/g, "_");
 const arn = (queue: string) => `arn:aws:sqs:${REGION}:000000000000:${queue}`;

@@ -151,8 +151,21 @@ describe("topic-to-queue bindings", () => {
     const queue = uniqueName("bind-dedup");
     const stub = queueStub(queue) as unknown as DurableObjectStub<QueueObject>;
     const forwarded = { key: "t:some-topic:1", id: "topic-message-1", data: "{}", attributes: null, source: null };
-    expect(await stub.transfer([forwarded])).toBe(1);
-    expect(await stub.transfer([forwarded, { ...forwarded, key: "t:some-topic:2", id: "topic-message-2" }])).toBe(1);
+    expect(await stub.transfer([forwarded])).toEqual({ ok: true, value: 1 });
+    expect(await stub.transfer([forwarded, { ...forwarded, key: "t:some-topic:2", id: "topic-message-2" }])).toEqual({ ok: true, value: 1 });
     expect((await drain(queue)).map((message) => message.id)).toEqual(["topic-message-1", "topic-message-2"]);
+  });
+
+  it("answers a transfer its queue cannot store as a value with the cause, not a rejection (issue 15)", async () => {
+    const queue = uniqueName("bind-refused");
+    const stub = queueStub(queue) as unknown as DurableObjectStub<QueueObject>;
+    await refuseInserts(queue);
+    const refused = await stub.transfer([{ key: "t:some-topic:1", id: "topic-message-1", data: "{}", attributes: null, source: null }]);
+    expect(refused).toMatchObject({ ok: false, status: 500, code: "internal_error" });
+    expect(refused.ok ? "" : refused.message).toContain("queue refuses messages");
+    expect((await stats(queue)).enqueued).toBe(0);
+    // Nothing was claimed: the same message is stored once the queue accepts it.
+    await acceptInserts(queue);
+    expect(await stub.transfer([{ key: "t:some-topic:1", id: "topic-message-1", data: "{}", attributes: null, source: null }])).toEqual({ ok: true, value: 1 });
   });
 });

@@ -17,10 +17,11 @@ import { ack, enqueue, pull, stats as queueStats, storedMessages } from "./queue
 
 /**
  * Make an object's SQLite refuse messages whose data is the JSON string "poison": a real failure
- * inside the object. Its publish then rejects over RPC, and workerd logs every exception that
- * leaves a Durable Object's RPC method as "uncaught exception" in the object, even when the
- * caller catches it (checked 2026-12-02 on plain workerd through Miniflare, no test harness):
- * the log shows one "injected fault" line a poisoned request. The caller's answer is below.
+ * inside the object. Called inside the object, its publish rejects; over RPC (publishRouted) the
+ * object logs it (console.error: one "injected fault" line a poisoned request) and answers
+ * `internal_error` as a value, since workerd logs every exception that leaves a Durable
+ * Object's RPC method as "uncaught exception", even when the caller catches it (checked
+ * 2026-12-02 on plain workerd through Miniflare; issue 15).
  */
 function poison(stub: DurableObjectStub): Promise<void> {
   return runInDurableObject(stub, (_instance, state) => {
@@ -109,6 +110,17 @@ describe("group commit: topics", () => {
     const retried = await api(`/v1/topics/${topic}/messages`, { body: { data: "now fine", id: "id-p" } });
     expect(retried.status).toBe(201);
     expect(await json<PublishResult>(retried)).toEqual({ seq: 4, id: "id-p" });
+  });
+
+  it("answers a failure inside the object over RPC as a value, not a rejection (issue 15)", async () => {
+    const topic = uniqueName("gc-rpc");
+    const stub = env.TOPIC.getByName(topic);
+    await poison(stub);
+    expect(await stub.publishRouted([prepared("poison")], 1)).toEqual({ ok: false, status: 500, code: "internal_error", message: "internal error" });
+    expect(await stub.publishRouted([prepared("fine")], 1)).toEqual({ ok: true, value: { ok: true, results: [{ seq: 1, id: expect.any(String) }] } });
+    // A stale route is still refused as before, storing nothing.
+    expect(await stub.publishRouted([prepared("stale")], 2)).toEqual({ ok: true, value: { ok: false, partitions: 1 } });
+    expect((await fullHistory(topic)).messages.map((message) => message.data)).toEqual(["fine"]);
   });
 
   it("concurrent single and batch publishes through the worker: every 2xx stored once, in order, batches contiguous", async () => {

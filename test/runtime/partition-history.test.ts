@@ -31,10 +31,10 @@ interface Stats {
 }
 
 describe("partitioned history", () => {
-  it("needs ?partition= with more than one partition, in range (400 invalid_query otherwise)", async () => {
+  it("needs ?partition= with more than one partition (400 partition_required), in range (400 invalid_query)", async () => {
     const topic = uniqueName("ph-query");
     await setPartitions(topic, 3);
-    await expectError(await api(`/v1/topics/${topic}/messages`), 400, "invalid_query");
+    await expectError(await api(`/v1/topics/${topic}/messages`), 400, "partition_required");
     for (const bad of ["3", "63", "64", "-1", "x", "1.5", ""]) {
       await expectError(await api(`/v1/topics/${topic}/messages?partition=${bad}`), 400, "invalid_query");
     }

@@ -126,6 +126,37 @@ describe("partitioned publish", () => {
     expect(await partitionStub(topic, 3).route()).toEqual({ partitions: 4, relays: 0 });
   });
 
+  it("loses no publish racing a grow: each is stored once, under the count it was answered with", async () => {
+    const topic = uniqueName("pp-race");
+    await setPartitions(topic, 2);
+    let grown = false;
+    const publishers = Array.from({ length: 6 }, async (_, p) => {
+      const answers: { key: string; answer: PublishAnswer; afterGrow: boolean }[] = [];
+      for (let n = 0; n < 25; n++) {
+        const key = `race-${p}-${n % 4}`;
+        const afterGrow = grown;
+        // 201 every time: no 503 while the topic is growing.
+        answers.push({ key, answer: (await publishAll(topic, [{ data: { p, n }, key, id: `race-${p}-${n}` }]))[0]!, afterGrow });
+      }
+      return answers;
+    });
+    // Grown on the object directly, racing the publishers; this isolate's route says 2 throughout.
+    const grow = (async () => {
+      for (const partitions of [3, 5, 8]) {
+        expect(await partitionStub(topic, 0).configure({ partitions })).toMatchObject({ ok: true });
+      }
+      grown = true;
+    })();
+    const all = (await Promise.all([...publishers, grow.then(() => [])])).flat();
+    for (const { key, answer, afterGrow } of all) {
+      expect([2, 3, 5, 8].some((count) => answer.partition === partitionOf(key, count)), `${key} in a partition of some count`).toBe(true);
+      if (afterGrow) expect(answer.partition).toBe(partitionOf(key, 8));
+    }
+    let stored = 0;
+    for (let partition = 0; partition < 8; partition++) stored += (await partitionHistory(topic, partition)).rows.length;
+    expect(stored).toBe(6 * 25);
+  });
+
   it("refuses bad keys (400) and keys on queues", async () => {
     const topic = uniqueName("pp-bad");
     for (const key of ["", "k".repeat(257), 7, null]) {

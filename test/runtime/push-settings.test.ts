@@ -1,13 +1,14 @@
 /**
  * Push queue settings through the real worker: validation of the endpoint and secret, the
- * secret shown only when generated, stats, 409 push_queue for pull and consume, and a failed
- * delivery (nothing listens) counted as an attempt with its error in stats. Deliveries to a
- * real receiver, signatures and retries are proven end to end in test/e2e/push-*.test.ts.
+ * secret shown only when generated, stats, 409 push_queue for pull and consume. Deliveries to a
+ * real receiver, signatures, retries and a delivery that reaches nothing (counted as an attempt,
+ * its error in stats) are proven end to end in test/e2e/push*.test.ts: a connection refused in
+ * this sandbox is logged by workerd as an uncaught exception whatever catches it (issue 15).
  */
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { api, json, ROOT_KEY, uniqueName } from "./helpers";
-import { configureQueue, enqueue, eventually, expectError, expectStatus, pull, stats, storedMessages } from "./queue-helpers";
+import { enqueue, expectError, expectStatus, pull, stats } from "./queue-helpers";
 
 interface PushAnswer {
   push: { url: string; maxConcurrency: number; timeoutSeconds: number; secret?: string } | null;
@@ -67,24 +68,5 @@ describe("push queue settings", () => {
     expect((await stats(queue)).push).toBeNull();
     await enqueue(queue, { data: "pulled" });
     expect((await pull(queue)).map((message) => message.data)).toEqual(["pulled"]);
-  });
-
-  it("counts a delivery that reaches nothing as a failed attempt, with the error in stats", async () => {
-    const queue = uniqueName("push-refused");
-    await configureQueue(queue, { backoff: { minSeconds: 60, maxSeconds: 60 } });
-    // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-    await setPush(queue, { url: "https://127.0.0.1:9/hook", timeoutSeconds: 2 });
-    const { seq } = await enqueue(queue, { data: "undeliverable" });
-    const failed = await eventually(async () => {
-      const current = await stats(queue);
-      return current.push?.lastError ? current : undefined;
-    }, "a failed push attempt", 10_000);
-    expect(failed.push).toMatchObject({ inFlight: 0, lastStatus: null });
-    expect(failed.push!.lastError).toContain(`seq ${seq} attempt 1`);
-    expect(failed.push!.lastAttemptAt).toBeGreaterThan(0);
-    // Back to waiting out the backoff: attempt 1 used, not leased, not lost.
-    const [row] = await storedMessages(queue);
-    expect(row).toMatchObject({ seq, attempt: 1, lease_id: null, state: 0 });
-    expect(row!.visible_at).toBeGreaterThan(Date.now() + 30_000);
   });
 });

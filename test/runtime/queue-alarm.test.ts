@@ -57,9 +57,9 @@ describe("queue alarm", () => {
     const dlq = uniqueName("alarm-dedup-dlq");
     const stub = queueStub(dlq) as unknown as DurableObjectStub<QueueObject>;
     const moved = { key: "d:some-queue:7", id: "m-7", data: '"payload"', attributes: null, source: "some-queue" };
-    expect(await stub.transfer([moved])).toBe(1);
+    expect(await stub.transfer([moved])).toEqual({ ok: true, value: 1 });
     // A source that lost the reply retries the same batch.
-    expect(await stub.transfer([moved])).toBe(0);
+    expect(await stub.transfer([moved])).toEqual({ ok: true, value: 0 });
     expect(await stats(dlq)).toMatchObject({ ready: 1, enqueued: 1 });
   });
 

@@ -109,13 +109,13 @@ describe("queue consumers over WebSocket", () => {
 
     const closedAt = Date.now();
     leaving.close();
-    // Long before the 60 s lease would expire, the leases come back (after 0.1-0.2 s backoff).
+    // Long before the 60 s lease would expire, the leases come back (after 0.1-0.2 s backoff):
+    // the deadline (15 s) is what says so, however slow the machine, and is far below 60 s.
     await eventually(async () => {
       await runAlarm(queue);
       return staying.messages().length >= 3 ? true : undefined;
-    }, "the released leases at the other consumer");
+    }, "the released leases at the other consumer", 15_000);
     expect(Date.now() - closedAt).toBeGreaterThanOrEqual(100);
-    expect(Date.now() - closedAt).toBeLessThan(10_000);
     // Each release draws its own jittered backoff, so they may return in any order.
     expect(seqsOf(staying).sort((x, y) => x - y)).toEqual(held.map((frame) => frame.seq!).sort((x, y) => x - y));
     expect(staying.messages().every((frame) => frame.attempt === 2)).toBe(true);

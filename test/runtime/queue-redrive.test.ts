@@ -1,7 +1,7 @@
 /** Redrive: a dead-letter queue's messages go back to the queue they came from (or to `to`), once each. */
 import { describe, expect, it } from "vitest";
 import { api, json, uniqueName } from "./helpers";
-import { ack, configureQueue, enqueue, enqueueBatch, eventually, expectStatus, FAST, nack, pull, runAlarm, stats, type QueueMessageBody } from "./queue-helpers";
+import { acceptInserts, ack, configureQueue, enqueue, enqueueBatch, eventually, expectError, expectStatus, FAST, nack, pull, refuseInserts, runAlarm, stats, type QueueMessageBody } from "./queue-helpers";
 
 interface RedriveResult {
   moved: number;
@@ -97,5 +97,19 @@ describe("queue redrive", () => {
     expect(await redrive(dlq)).toEqual({ moved: 1, skipped: 0 });
     expect((await pull(source, { max: 10 })).map((message) => message.id)).toEqual(["m-2", "m-3"]);
     expect(await stats(dlq)).toMatchObject({ inFlight: 1, ready: 0 });
+  });
+
+  it("answers 503 with the cause when the target cannot store the messages, and keeps them", async () => {
+    const dlq = uniqueName("redrive-refused-dlq");
+    const target = uniqueName("redrive-refused");
+    await enqueue(dlq, { data: "stays", id: "stays-1" });
+    await refuseInserts(target);
+    const refused = await expectError(await api(`/v1/queues/${dlq}/redrive`, { body: { to: target } }), 503, "internal_error");
+    expect(refused.error.message).toContain(`redrive to ${target} failed`);
+    expect(refused.error.message).toContain("queue refuses messages");
+    expect(await stats(dlq)).toMatchObject({ ready: 1, inFlight: 0 });
+    await acceptInserts(target);
+    expect(await redrive(dlq, { to: target })).toEqual({ moved: 1, skipped: 0 });
+    expect((await pull(target))[0]).toMatchObject({ id: "stays-1", data: "stays" });
   });
 });

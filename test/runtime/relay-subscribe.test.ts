@@ -11,12 +11,6 @@ import { configure, publishMany, publishOk, range, SseStream, stats, waitUntil }
 const subscribePath = (topic: string, query = "") => `/v1/topics/${topic}/subscribe${query ? `?${query}` : ""}`;
 const seqsOf = (socket: TestSocket) => socket.messages().map((frame) => frame.seq);
 
-/** Relays that have registered with the topic: proof that subscribers went through relays. */
-async function registeredRelays(topic: string): Promise<number> {
-  const stub = env.TOPIC.getByName(topic);
-  return (await stub.stats()).subscribers;
-}
-
 describe("subscribing through relays", () => {
   it("delivers every message once, in order, to subscribers spread over the relays while publishes race the connects", async () => {
     const topic = uniqueName("relay-race");
@@ -38,9 +32,11 @@ describe("subscribing through relays", () => {
     const batched = sockets[1]!.frames.find((frame) => frame.type === "messages");
     expect(batched, "batch=1 subscribers get messages frames").toBeDefined();
     await waitUntil(async () => (await stats(topic)).subscribers === 12, "stats to count the relays' 12 subscribers", 10_000);
-    expect((await stats(topic)).webSocketSubscribers, "the topic object itself holds none").toBe(0);
+    expect(await stats(topic)).toMatchObject({ webSocketSubscribers: 12, sseSubscribers: 0, relays: 3 });
+    // The topic object itself holds none: they are all on relays.
+    expect(await runInDurableObject(env.TOPIC.getByName(topic), (_instance, state) => state.getWebSockets().length)).toBe(0);
     for (const socket of sockets) socket.close();
-    await waitUntil(async () => (await registeredRelays(topic)) === 0, "the count to fall back to 0", 10_000);
+    await waitUntil(async () => (await stats(topic)).subscribers === 0, "the count to fall back to 0", 10_000);
   });
 
   it("starts a subscriber without `after` at the next message, and resumes one from `after`", async () => {
@@ -69,7 +65,7 @@ describe("subscribing through relays", () => {
       await stream.waitForMessages(7);
       expect(stream.seqs()).toEqual(range(5, 11));
       expect(JSON.parse(stream.messages()[0]!.data)).toMatchObject({ type: "message", topic, seq: 5 });
-      await waitUntil(async () => (await stats(topic)).subscribers === 1, "the SSE subscriber in stats", 10_000);
+      await waitUntil(async () => (await stats(topic)).sseSubscribers === 1, "the SSE subscriber in stats", 10_000);
     } finally {
       await stream.cancel();
     }
@@ -124,6 +120,49 @@ describe("subscribing through relays", () => {
     expect(seqsOf(socket)).toEqual(range(1, 9));
     socket.close();
     late.close();
+  });
+
+  it("closes the relays' subscribers (1001) when the topic is deleted, and the name starts afresh", async () => {
+    const topic = uniqueName("relay-delete");
+    await configure(topic, { relays: 2 } as never);
+    await publishMany(topic, 3);
+    const sockets = await Promise.all([1, 2, 3, 4].map(() => TestSocket.open(subscribePath(topic, "after=0"))));
+    for (const socket of sockets) await socket.waitForMessages(3);
+    const deleted = await SELF.fetch(`http://edgepost.test/v1/topics/${topic}`, { method: "DELETE", headers: { authorization: "Bearer test-root-key" } });
+    expect(deleted.status).toBe(200);
+    for (const socket of sockets) {
+      await socket.waitFor((s) => s.closed !== null, "the relay to close the socket");
+      expect(socket.closed!.code).toBe(1001);
+    }
+    // Afresh: no relays configured, seqs from 1, no relay still fed or counted.
+    const fresh = await TestSocket.open(subscribePath(topic, "after=0"));
+    await publishOk(topic, { data: "new" });
+    await fresh.waitForMessages(1);
+    expect(seqsOf(fresh)).toEqual([1]);
+    expect(await stats(topic)).toMatchObject({ relays: 0, subscribers: 1, lastSeq: 1 });
+    fresh.close();
+  });
+
+  it("stops feeding a relay once it holds nobody", async () => {
+    const topic = uniqueName("relay-release");
+    await configure(topic, { relays: 1 } as never);
+    const socket = await TestSocket.open(subscribePath(topic));
+    await publishOk(topic, { data: 1 });
+    await socket.waitForMessages(1);
+    const registered = () => runInDurableObject(env.TOPIC.getByName(topic), (_instance, state) => state.storage.sql.exec("SELECT relay FROM relays").toArray().length);
+    expect(await registered()).toBe(1);
+    socket.close();
+    await waitUntil(async () => (await stats(topic)).subscribers === 0, "the relay to report no subscribers", 10_000);
+    // The next feed finds nobody there: the relay releases itself and the topic forgets it.
+    await publishOk(topic, { data: 2 });
+    await waitUntil(async () => (await registered()) === 0, "the registration to go", 10_000);
+    // A new subscriber attaches again and is fed.
+    const again = await TestSocket.open(subscribePath(topic, "after=1"));
+    await publishOk(topic, { data: 3 });
+    await again.waitForMessages(2);
+    expect(seqsOf(again)).toEqual([2, 3]);
+    expect(await registered()).toBe(1);
+    again.close();
   });
 });
 

@@ -19,6 +19,10 @@ const BATCH_BYTES = 900 * 1024;
 const IDLE_FLUSH_MS = 25;
 
 type Target = "topic" | "queue";
+/** A message of either kind: a topic's may carry a partition `key`, a queue's a `delaySeconds`. */
+type Outgoing = QueueMessageInput & { key?: string };
+/** The contract's key length (DESIGN.md "Partitioned topics"). */
+const MAX_KEY_LENGTH = 256;
 
 /** The data argument: JSON when it parses as JSON, else the text itself. */
 export function parseData(text: string): JsonValue {
@@ -29,33 +33,36 @@ export function parseData(text: string): JsonValue {
   }
 }
 
-function sendBatch(client: Edgepost, target: Target, name: string, messages: QueueMessageInput[]): Promise<PublishResult[]> {
+function sendBatch(client: Edgepost, target: Target, name: string, messages: Outgoing[]): Promise<PublishResult[]> {
   return target === "topic" ? client.publishBatch(name, messages) : client.enqueueBatch(name, messages);
 }
 
 function makeCommand(target: Target): Command {
   const noun = target === "topic" ? "topic" : "queue";
-  const usage = `${target === "topic" ? "publish" : "enqueue"} <${noun}> [data] [--id id] [--attr key=value]...${target === "queue" ? " [--delay seconds]" : ""}`;
+  const usage = `${target === "topic" ? "publish" : "enqueue"} <${noun}> [data] [--id id]${target === "topic" ? " [--key key]" : ""} [--attr key=value]...${target === "queue" ? " [--delay seconds]" : ""}`;
   return {
     name: target === "topic" ? "publish" : "enqueue",
     usage,
-    summary: target === "topic" ? "publish the data argument, or each stdin line, to a topic" : "enqueue the data argument, or each stdin line, to a queue",
-    options: target === "topic" ? ["id", "attr"] : ["id", "attr", "delay"],
+    summary: target === "topic" ? "publish the data argument, or each stdin line, to a topic (--key: a partitioned topic's partition key)" : "enqueue the data argument, or each stdin line, to a queue",
+    options: target === "topic" ? ["id", "attr", "key"] : ["id", "attr", "delay"],
     async run({ client, out, values, args, signal }: CommandContext): Promise<number> {
       const [name, dataText] = positionals(args, [noun], ["data"], usage) as [string, string | undefined];
       const attributes = attributesOption(values, usage);
       const delaySeconds = target === "queue" ? intOption(values, "delay", 0, 30 * 86_400, usage) : undefined;
-      const extra = { attributes, ...(delaySeconds === undefined ? {} : { delaySeconds }) };
+      const key = values.key;
+      if (key !== undefined && (key.length < 1 || key.length > MAX_KEY_LENGTH)) throw new UsageError(`--key must be 1 to ${MAX_KEY_LENGTH} characters`, usage);
+      const extra = { attributes, ...(delaySeconds === undefined ? {} : { delaySeconds }), ...(key === undefined ? {} : { key }) };
       if (dataText !== undefined) {
         const [result] = await sendBatch(client, target, name, [{ data: parseData(dataText), id: values.id, ...extra }]);
-        out.result(result, `published to ${noun} ${name}: seq ${result!.seq}, id ${result!.id}${result!.duplicate ? " (duplicate: already published)" : ""}`);
+        const where = result!.partition === undefined ? "" : `partition ${result!.partition}, `;
+        out.result(result, `published to ${noun} ${name}: ${where}seq ${result!.seq}, id ${result!.id}${result!.duplicate ? " (duplicate: already published)" : ""}`);
         return EXIT_OK;
       }
       if (values.id !== undefined) throw new UsageError("--id needs a data argument (stdin lines each get their own id)", usage);
       if (process.stdin.isTTY) out.note("Reading messages from stdin, one per line; end with Ctrl-D.");
       const sent = await publishLines(client, target, name, extra, out, signal);
       if (!out.json) {
-        const range = sent.count === 0 ? "" : ` (seq ${sent.firstSeq}-${sent.lastSeq})`;
+        const range = sent.count === 0 ? "" : ` (${spread(sent)})`;
         out.result(null, `published ${sent.count} message${sent.count === 1 ? "" : "s"} to ${noun} ${name}${range} in ${(sent.ms / 1000).toFixed(1)} s`);
       }
       return EXIT_OK;
@@ -67,7 +74,16 @@ interface Sent {
   count: number;
   firstSeq: number | null;
   lastSeq: number | null;
+  /** The partitions written to, on a partitioned topic. */
+  partitions: Set<number>;
   ms: number;
+}
+
+/** Where the lines went: a seq range, with its partition when they all went to one (a --key). */
+function spread(sent: Sent): string {
+  if (sent.partitions.size > 1) return `across ${sent.partitions.size} partitions`;
+  const [partition] = sent.partitions;
+  return `${partition === undefined ? "" : `partition ${partition}, `}seq ${sent.firstSeq}-${sent.lastSeq}`;
 }
 
 /** Read stdin line by line and publish in order, one batch in flight at a time. */
@@ -75,14 +91,14 @@ async function publishLines(
   client: Edgepost,
   target: Target,
   name: string,
-  extra: Omit<QueueMessageInput, "data">,
+  extra: Omit<Outgoing, "data">,
   out: CommandContext["out"],
   signal: AbortSignal,
 ): Promise<Sent> {
   const started = Date.now();
   const progress = new Progress("published");
-  const sent: Sent = { count: 0, firstSeq: null, lastSeq: null, ms: 0 };
-  let batch: QueueMessageInput[] = [];
+  const sent: Sent = { count: 0, firstSeq: null, lastSeq: null, partitions: new Set(), ms: 0 };
+  let batch: Outgoing[] = [];
   let batchBytes = 0;
 
   const flush = async () => {
@@ -100,6 +116,7 @@ async function publishLines(
       if (out.json) out.result(result, "");
       sent.firstSeq ??= result.seq;
       sent.lastSeq = result.seq;
+      if (result.partition !== undefined) sent.partitions.add(result.partition);
     }
     sent.count += results.length;
     progress.update(sent.count);
@@ -117,7 +134,7 @@ async function publishLines(
       }
       if (step.done) break;
       next = lines.next();
-      const message: QueueMessageInput = { data: step.value, ...extra };
+      const message: Outgoing = { data: step.value, ...extra };
       const bytes = Buffer.byteLength(JSON.stringify(message)) + 64;
       if (batch.length >= BATCH_MESSAGES || (batch.length > 0 && batchBytes + bytes > BATCH_BYTES)) await flush();
       batch.push(message);

@@ -5,9 +5,15 @@ import { EXIT_OK } from "../output";
 
 const usage = "stats topic|queue <name>...";
 
-/** `key: value` lines, nested objects flattened to `config.maxAttempts: 5`. */
+/**
+ * `key: value` lines, nested objects flattened to `config.maxAttempts: 5`, and a list of
+ * objects by index (`partitionStats.2.lastSeq: 40`).
+ */
 function lines(value: unknown, prefix = ""): string[] {
   if (typeof value === "string") return [`${prefix}: ${value}`];
+  if (Array.isArray(value) && value.length > 0 && value.every((item) => typeof item === "object" && item !== null && !Array.isArray(item))) {
+    return value.flatMap((item, index) => lines(item, `${prefix}.${index}`));
+  }
   if (typeof value !== "object" || value === null || Array.isArray(value)) return [`${prefix}: ${JSON.stringify(value)}`];
   return Object.entries(value).flatMap(([key, inner]) => lines(inner, prefix ? `${prefix}.${key}` : key));
 }

@@ -6,10 +6,10 @@
  */
 import * as L from "../../protocol/limits";
 import type { LeaseResult } from "../../protocol/schemas";
-import { leaseOf, queueFromUrl } from "../addressing";
-import { authorize, queueStub, type SqsContext } from "../context";
+import { leaseOf } from "../addressing";
+import { queueRequest, queueStub, type SqsContext } from "../context";
 import { SqsError } from "../errors";
-import { ChangeVisibilityBatchInput, ChangeVisibilityInput, checkBatch, DeleteMessageBatchInput, DeleteMessageInput, failure, parseInput, type BatchFailure } from "../input";
+import { ChangeVisibilityBatchInput, ChangeVisibilityInput, checkBatch, DeleteMessageBatchInput, DeleteMessageInput, failure, sortEntries } from "../input";
 
 function checkVisibility(value: number): void {
   if (value < 0 || value > L.MAX_VISIBILITY_TIMEOUT_SECONDS) {
@@ -26,35 +26,21 @@ function changeVisibility(ctx: SqsContext, queue: string, leaseIds: string[], se
 const notInflight = () => new SqsError("MessageNotInflight", "The message referred to is not in flight (its receipt handle is stale).");
 
 export async function deleteMessage(ctx: SqsContext, body: unknown) {
-  const input = parseInput(DeleteMessageInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "consume", queue);
+  const { input, queue } = queueRequest(ctx, DeleteMessageInput, body, "consume");
   await queueStub(ctx, queue).ack([leaseOf(input.ReceiptHandle, queue)]);
   return {};
 }
 
 export async function deleteMessageBatch(ctx: SqsContext, body: unknown) {
-  const input = parseInput(DeleteMessageBatchInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "consume", queue);
+  const { input, queue } = queueRequest(ctx, DeleteMessageBatchInput, body, "consume");
   checkBatch(input.Entries);
-  const failed: BatchFailure[] = [];
-  const valid: { id: string; leaseId: string }[] = [];
-  for (const entry of input.Entries) {
-    try {
-      valid.push({ id: entry.Id, leaseId: leaseOf(entry.ReceiptHandle, queue) });
-    } catch (error) {
-      failed.push(failure(entry.Id, error));
-    }
-  }
-  if (valid.length > 0) await queueStub(ctx, queue).ack(valid.map((entry) => entry.leaseId));
-  return { Successful: valid.map((entry) => ({ Id: entry.id })), Failed: failed };
+  const { accepted, failed } = await sortEntries(input.Entries, (entry) => leaseOf(entry.ReceiptHandle, queue));
+  if (accepted.length > 0) await queueStub(ctx, queue).ack(accepted.map((entry) => entry.value));
+  return { Successful: accepted.map((entry) => ({ Id: entry.id })), Failed: failed };
 }
 
 export async function changeMessageVisibility(ctx: SqsContext, body: unknown) {
-  const input = parseInput(ChangeVisibilityInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "consume", queue);
+  const { input, queue } = queueRequest(ctx, ChangeVisibilityInput, body, "consume");
   checkVisibility(input.VisibilityTimeout);
   const [result] = await changeVisibility(ctx, queue, [leaseOf(input.ReceiptHandle, queue)], input.VisibilityTimeout);
   if (!result!.ok) throw notInflight();
@@ -62,24 +48,16 @@ export async function changeMessageVisibility(ctx: SqsContext, body: unknown) {
 }
 
 export async function changeMessageVisibilityBatch(ctx: SqsContext, body: unknown) {
-  const input = parseInput(ChangeVisibilityBatchInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "consume", queue);
+  const { input, queue } = queueRequest(ctx, ChangeVisibilityBatchInput, body, "consume");
   checkBatch(input.Entries);
-  const failed: BatchFailure[] = [];
+  const { accepted, failed } = await sortEntries(input.Entries, (entry) => {
+    checkVisibility(entry.VisibilityTimeout);
+    return { seconds: entry.VisibilityTimeout, leaseId: leaseOf(entry.ReceiptHandle, queue) };
+  });
   const successful: { Id: string }[] = [];
   // One call per distinct timeout (the object's extend takes one for a list of leases).
   const byTimeout = new Map<number, { id: string; leaseId: string }[]>();
-  for (const entry of input.Entries) {
-    try {
-      checkVisibility(entry.VisibilityTimeout);
-      const group = byTimeout.get(entry.VisibilityTimeout) ?? [];
-      group.push({ id: entry.Id, leaseId: leaseOf(entry.ReceiptHandle, queue) });
-      byTimeout.set(entry.VisibilityTimeout, group);
-    } catch (error) {
-      failed.push(failure(entry.Id, error));
-    }
-  }
+  for (const { id, value } of accepted) byTimeout.set(value.seconds, [...(byTimeout.get(value.seconds) ?? []), { id, leaseId: value.leaseId }]);
   for (const [seconds, group] of byTimeout) {
     const results = await changeVisibility(ctx, queue, group.map((entry) => entry.leaseId), seconds);
     group.forEach((entry, index) => (results[index]!.ok ? successful.push({ Id: entry.id }) : failed.push(failure(entry.id, notInflight()))));

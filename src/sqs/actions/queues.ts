@@ -10,8 +10,8 @@ import { unwrap } from "../../http/errors";
 import { deleteQueue } from "../../lifecycle/delete";
 import { isValidName } from "../../protocol/names";
 import { QueueConfigInput } from "../../protocol/schemas";
-import { queueFromUrl, queueUrl } from "../addressing";
-import { authorize, authorizeAny, mayAny, queueStub, type SqsContext } from "../context";
+import { queueUrl } from "../addressing";
+import { authorize, authorizeAny, mayAny, queueRequest, queueStub, type SqsContext } from "../context";
 import { SqsError } from "../errors";
 import { CreateQueueInput, GetQueueAttributesInput, GetQueueUrlInput, ListQueuesInput, parseInput, QueueOnlyInput, SetQueueAttributesInput } from "../input";
 import { readAttributes, sameSettings, toConfigUpdate } from "../queue-attributes";
@@ -71,9 +71,7 @@ export async function listQueues(ctx: SqsContext, body: unknown) {
 }
 
 export async function getQueueAttributes(ctx: SqsContext, body: unknown) {
-  const input = parseInput(GetQueueAttributesInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorizeAny(ctx, queue);
+  const { input, queue } = queueRequest(ctx, GetQueueAttributesInput, body, "any");
   const createdAt = await requireQueue(ctx, queue);
   const names = input.AttributeNames ?? [];
   if (names.length === 0) return {};
@@ -82,9 +80,7 @@ export async function getQueueAttributes(ctx: SqsContext, body: unknown) {
 }
 
 export async function setQueueAttributes(ctx: SqsContext, body: unknown) {
-  const input = parseInput(SetQueueAttributesInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "admin", queue);
+  const { input, queue } = queueRequest(ctx, SetQueueAttributesInput, body, "admin");
   const update = parseWith(QueueConfigInput, toConfigUpdate(input.Attributes));
   unwrap(await queueStub(ctx, queue).configure(update));
   return {};
@@ -92,17 +88,13 @@ export async function setQueueAttributes(ctx: SqsContext, body: unknown) {
 
 /** The same deletion as DELETE /v1/queues/{queue}: state, links and the listing go (404 -> QueueDoesNotExist). */
 export async function deleteQueueAction(ctx: SqsContext, body: unknown) {
-  const input = parseInput(QueueOnlyInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "admin", queue);
+  const { input, queue } = queueRequest(ctx, QueueOnlyInput, body, "admin");
   await deleteQueue(ctx.env, queue);
   return {};
 }
 
 export async function purgeQueue(ctx: SqsContext, body: unknown) {
-  const input = parseInput(QueueOnlyInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "admin", queue);
+  const { input, queue } = queueRequest(ctx, QueueOnlyInput, body, "admin");
   await queueStub(ctx, queue).purge();
   return {};
 }

@@ -5,10 +5,10 @@
  */
 import type { LeasedRow } from "../../protocol/frames";
 import * as L from "../../protocol/limits";
-import { queueFromUrl, receiptHandle } from "../addressing";
-import { authorize, queueStub, type SqsContext } from "../context";
+import { receiptHandle } from "../addressing";
+import { queueRequest, queueStub, type SqsContext } from "../context";
 import { SqsError } from "../errors";
-import { parseInput, ReceiveMessageInput } from "../input";
+import { ReceiveMessageInput } from "../input";
 import { md5Hex } from "../md5";
 import { fromEdgepostAttributes, md5OfWireAttributes, selectAttributes } from "../message-attributes";
 import { unwrap } from "../../http/errors";
@@ -49,9 +49,7 @@ async function toSqsMessage(queue: string, row: LeasedRow, systemNames: readonly
 }
 
 export async function receiveMessage(ctx: SqsContext, body: unknown) {
-  const input = parseInput(ReceiveMessageInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "consume", queue);
+  const { input, queue } = queueRequest(ctx, ReceiveMessageInput, body, "consume");
   range("MaxNumberOfMessages", input.MaxNumberOfMessages, 1, 10);
   range("VisibilityTimeout", input.VisibilityTimeout, 0, L.MAX_VISIBILITY_TIMEOUT_SECONDS);
   range("WaitTimeSeconds", input.WaitTimeSeconds, 0, L.MAX_WAIT_SECONDS);

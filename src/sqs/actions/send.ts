@@ -7,10 +7,9 @@
 import { maxMessageBytes, parseWith, prepareMessage } from "../../http/body";
 import { QueueMessageInput } from "../../protocol/schemas";
 import type { EnqueueMessage } from "../../queue/requests";
-import { queueFromUrl } from "../addressing";
-import { authorize, publishRate, queueStub, type SqsContext } from "../context";
+import { publishRate, queueRequest, queueStub, type SqsContext } from "../context";
 import { SqsError } from "../errors";
-import { checkBatch, failure, parseInput, SendMessageBatchInput, SendMessageInput, type BatchFailure, type SendFields } from "../input";
+import { checkBatch, SendMessageBatchInput, SendMessageInput, sortEntries, type SendFields } from "../input";
 import { md5Hex } from "../md5";
 import { checkText, md5OfWireAttributes, toEdgepostAttributes } from "../message-attributes";
 
@@ -41,9 +40,7 @@ async function prepareSend(ctx: SqsContext, fields: SendFields): Promise<Prepare
 }
 
 export async function sendMessage(ctx: SqsContext, body: unknown) {
-  const input = parseInput(SendMessageInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "publish", queue);
+  const { input, queue } = queueRequest(ctx, SendMessageInput, body, "publish");
   await publishRate(ctx);
   const send = await prepareSend(ctx, input);
   const [result] = await queueStub(ctx, queue).enqueue([send.message]);
@@ -51,23 +48,13 @@ export async function sendMessage(ctx: SqsContext, body: unknown) {
 }
 
 export async function sendMessageBatch(ctx: SqsContext, body: unknown) {
-  const input = parseInput(SendMessageBatchInput, body);
-  const queue = queueFromUrl(input.QueueUrl);
-  authorize(ctx, "publish", queue);
+  const { input, queue } = queueRequest(ctx, SendMessageBatchInput, body, "publish");
   checkBatch(input.Entries);
   await publishRate(ctx);
-  const failed: BatchFailure[] = [];
-  const accepted: { id: string; send: PreparedSend }[] = [];
-  for (const entry of input.Entries) {
-    try {
-      accepted.push({ id: entry.Id, send: await prepareSend(ctx, entry) });
-    } catch (error) {
-      failed.push(failure(entry.Id, error));
-    }
-  }
+  const { accepted, failed } = await sortEntries(input.Entries, (entry) => prepareSend(ctx, entry));
   // The accepted entries go in one enqueue: in order, all or nothing.
-  const results = accepted.length === 0 ? [] : await queueStub(ctx, queue).enqueue(accepted.map((entry) => entry.send.message));
-  const successful = accepted.map(({ id, send }, index) => ({
+  const results = accepted.length === 0 ? [] : await queueStub(ctx, queue).enqueue(accepted.map((entry) => entry.value.message));
+  const successful = accepted.map(({ id, value: send }, index) => ({
     Id: id,
     MessageId: results[index]!.id,
     MD5OfMessageBody: send.md5OfBody,
