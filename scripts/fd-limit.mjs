@@ -13,6 +13,7 @@
  * fine); otherwise we say how many connections fit and how to raise it.
  */
 import { execFileSync } from "node:child_process";
+import { pathToFileURL } from "node:url";
 
 export const DESCRIPTORS_PER_CONNECTION = 2;
 /** Descriptors workerd holds besides connections: databases, listeners, its own pipes. */
@@ -63,4 +64,21 @@ export function prepareOpenFiles(warn) {
     );
   }
   return { ...limits, connections };
+}
+
+/**
+ * `node scripts/fd-limit.mjs --connections <n>`: exit 1, saying why, when workerd started from
+ * here could not hold n connections (npm run test:scale checks before its 10,000 subscribers).
+ */
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const at = process.argv.indexOf("--connections");
+  const wanted = Number(at >= 0 ? process.argv[at + 1] : WARN_BELOW_CONNECTIONS);
+  const limits = prepareOpenFiles(() => {});
+  if (limits && limits.connections < wanted) {
+    process.stderr.write(
+      `fd-limit: ${wanted} connections need about ${wanted * DESCRIPTORS_PER_CONNECTION + BASE_DESCRIPTORS} open files in workerd (two per connection); ` +
+        `the limit here is ${limits.soft} (hard ${limits.hard}), enough for about ${limits.connections}. Raise the hard limit, or run fewer (EDGEPOST_SCALE_SUBSCRIBERS=${limits.connections}).\n`,
+    );
+    process.exit(1);
+  }
 }
