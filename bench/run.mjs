@@ -56,7 +56,7 @@ const SCENARIOS = { a: runPublish, b: runDelivery, c: runFanout, d: runQueue, e:
  */
 const PROFILES = {
   quick: { repeats: 1, warmupMs: 200, measureMs: 1000, latencyMs: 1000, fanoutCounts: [1, 100, 1000], stormSubscribers: 2000, relayFanoutCounts: [1000, 5000] },
-  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000], stormSubscribers: 9_800, relayFanoutCounts: [1000, 5000, 9800] },
+  full: { repeats: 7, warmupMs: 300, measureMs: 1500, latencyMs: 2000, fanoutCounts: [1, 100, 1000], stormSubscribers: 9_800, relayFanoutCounts: [1000, 5000, 9500] },
 };
 
 function options() {

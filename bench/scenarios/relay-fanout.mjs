@@ -20,7 +20,7 @@ import { attribute, bundleModules, cpuSplit } from "../lib/attribution.mjs";
 import { expectJson } from "../lib/http.mjs";
 import { connectInspector, profileWhile } from "../lib/inspector.mjs";
 import { fixedRatePhase, saturationPhase, warmup } from "../lib/phases.mjs";
-import { repoRoot } from "../lib/servers.mjs";
+import { groupFds, repoRoot } from "../lib/servers.mjs";
 import { nowMs } from "../lib/stats.mjs";
 import { SubscriberSet } from "../lib/subscribers.mjs";
 import { edgepostTopic } from "../lib/systems.mjs";
@@ -94,6 +94,7 @@ export async function runRelayFanout(ctx) {
       const opening = nowMs();
       const subscribers = await new SubscriberSet(system.subscribeUrl(name), count).open();
       const connectMs = Math.round(nowMs() - opening);
+      const serverFds = groupFds(ctx.edgepost.pgid).reduce((sum, process) => sum + process.open, 0);
       try {
         await warmup(ctx, system, name, subscribers);
         const rate = Math.max(1, Math.round(FIXED_DELIVERIES / count));
@@ -102,7 +103,7 @@ export async function runRelayFanout(ctx) {
           scenario: "f",
           system: system.key,
           label: system.label,
-          params: { subscribers: count, relays: system.relays, window: RELAY_WINDOW, fixedRate: rate, connectMs },
+          params: { subscribers: count, relays: system.relays, window: RELAY_WINDOW, fixedRate: rate, connectMs, serverFds },
           fields: FIELDS,
           once: async () => {
             const saturation = await saturationPhase(ctx, system, name, subscribers, { window: RELAY_WINDOW, concurrency: Math.min(16, RELAY_WINDOW) });
