@@ -17,6 +17,7 @@ import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberStateBase } from "../topic/subscribers";
 import { formatCursor } from "./cursor";
 import type { PartitionStream } from "./stream";
+import { SocketBound } from "../sockets/socket-bound";
 
 const REPLAY_PAGE = 200;
 const REPLAY_STALL_LIMIT_MS = 30_000;
@@ -55,11 +56,15 @@ export class RelayFanout {
   private readonly sockets = new Map<WebSocket, WebSocketSubscriber<RelaySubscriberState>>();
   readonly sse = new Set<SseSubscriber<RelaySubscriberState>>();
   private readonly pumping = new Set<RelaySubscriber>();
+  /** The capacity check of a connect, without listing every socket (sockets/socket-bound.ts). */
+  private readonly bound: SocketBound;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly source: RelaySource,
-  ) {}
+  ) {
+    this.bound = new SocketBound(ctx, RELAY_SUBSCRIBER_TAG);
+  }
 
   private get partitioned(): boolean {
     return this.source.streams().length > 1;
@@ -67,6 +72,7 @@ export class RelayFanout {
 
   acceptWebSocket(socket: WebSocket, cursor: number[], expiresAt: number | null, batch: boolean): void {
     this.ctx.acceptWebSocket(socket, [RELAY_SUBSCRIBER_TAG]);
+    this.bound.accepted(socket);
     const subscriber = new WebSocketSubscriber<RelaySubscriberState>(socket, this.freshState(cursor, expiresAt, batch));
     subscriber.persist();
     this.sockets.set(socket, subscriber);
@@ -97,6 +103,12 @@ export class RelayFanout {
 
   forget(socket: WebSocket): void {
     this.sockets.delete(socket);
+    this.bound.gone(socket);
+  }
+
+  /** Whether another subscriber fits under `limit`. */
+  hasRoomFor(limit: number): boolean {
+    return this.bound.hasRoomFor(limit, this.sse.size);
   }
 
   count(): { webSocket: number; sse: number } {

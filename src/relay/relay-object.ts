@@ -114,7 +114,7 @@ export class RelayObject extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const subscribe = JSON.parse(request.headers.get("x-edgepost-subscribe") ?? "null") as RelaySubscribeRequest | null;
     if (!subscribe) return new Response("not found", { status: 404 });
-    if (this.subscriberCount() >= MAX_SOCKETS_PER_OBJECT) {
+    if (!this.fanout.hasRoomFor(MAX_SOCKETS_PER_OBJECT)) {
       return Response.json(
         { error: { code: "at_capacity", message: `relay holds ${MAX_SOCKETS_PER_OBJECT} subscribers, its limit; retry later` } },
         { status: 503, headers: { "retry-after": "5" } },
