@@ -22,7 +22,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { Log, LogLevel, Miniflare, convertV4MiniflareOptions } from "miniflare";
 import { experimental_readRawConfig } from "wrangler";
-import WebSocket from "ws";
+import { connectInspector } from "./lib/inspector.mjs";
 import { HttpClient } from "./lib/http.mjs";
 import { makePayload } from "./lib/frames.mjs";
 import { closedLoop } from "./lib/load.mjs";
@@ -70,30 +70,6 @@ const miniflare = new Miniflare(
   }),
 );
 
-/** A minimal CDP client: send a method, await its result. */
-async function inspect() {
-  const targets = await (await fetch(`http://127.0.0.1:${INSPECTOR_PORT}/json`)).json();
-  const target = targets.find((candidate) => candidate.title?.includes("edgepost") || candidate.id?.includes("edgepost")) ?? targets.find((candidate) => !String(candidate.title).includes("miniflare"));
-  const socket = new WebSocket(target.webSocketDebuggerUrl);
-  await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-  let nextId = 1;
-  const pending = new Map();
-  socket.on("message", (buf) => {
-    const message = JSON.parse(buf.toString());
-    if (message.id && pending.has(message.id)) {
-      pending.get(message.id)(message);
-      pending.delete(message.id);
-    }
-  });
-  const send = (method, params = {}) =>
-    new Promise((resolve, reject) => {
-      const id = nextId++;
-      pending.set(id, (message) => (message.error ? reject(new Error(`${method}: ${message.error.message}`)) : resolve(message.result)));
-      socket.send(JSON.stringify({ id, method, params }));
-    });
-  return { target: target.title ?? target.id, send, close: () => socket.close() };
-}
-
 function summarize(profile) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const interval = (profile.endTime - profile.startTime) / Math.max(1, profile.samples.length) / 1000; // ms per sample
@@ -133,7 +109,7 @@ try {
   };
   const concurrency = Number(values.concurrency);
   await closedLoop({ concurrency, durationMs: 1000, issue: publish });
-  const inspector = await inspect();
+  const inspector = await connectInspector(`ws://127.0.0.1:${INSPECTOR_PORT}`);
   await inspector.send("Profiler.enable");
   await inspector.send("Profiler.setSamplingInterval", { interval: 100 });
   let what;
