@@ -17,7 +17,7 @@ import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberStateBase } from "../topic/subscribers";
 import { formatCursor } from "./cursor";
 import type { PartitionStream } from "./stream";
-import { SocketBound } from "../sockets/socket-bound";
+import { SubscriberSockets } from "../topic/subscriber-sockets";
 
 const REPLAY_PAGE = 200;
 const REPLAY_STALL_LIMIT_MS = 30_000;
@@ -53,17 +53,15 @@ export interface RelaySource {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class RelayFanout {
-  private readonly sockets = new Map<WebSocket, WebSocketSubscriber<RelaySubscriberState>>();
+  private readonly sockets: SubscriberSockets<RelaySubscriberState>;
   readonly sse = new Set<SseSubscriber<RelaySubscriberState>>();
   private readonly pumping = new Set<RelaySubscriber>();
-  /** The capacity check of a connect, without listing every socket (sockets/socket-bound.ts). */
-  private readonly bound: SocketBound;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly source: RelaySource,
   ) {
-    this.bound = new SocketBound(ctx, RELAY_SUBSCRIBER_TAG);
+    this.sockets = new SubscriberSockets<RelaySubscriberState>(ctx, RELAY_SUBSCRIBER_TAG, "relay-subscriber");
   }
 
   private get partitioned(): boolean {
@@ -71,11 +69,7 @@ export class RelayFanout {
   }
 
   acceptWebSocket(socket: WebSocket, cursor: number[], expiresAt: number | null, batch: boolean): void {
-    this.ctx.acceptWebSocket(socket, [RELAY_SUBSCRIBER_TAG]);
-    this.bound.accepted(socket);
-    const subscriber = new WebSocketSubscriber<RelaySubscriberState>(socket, this.freshState(cursor, expiresAt, batch));
-    subscriber.persist();
-    this.sockets.set(socket, subscriber);
+    const subscriber = this.sockets.accept(socket, this.freshState(cursor, expiresAt, batch));
     void this.pump(subscriber);
   }
 
@@ -94,35 +88,24 @@ export class RelayFanout {
   }
 
   subscriberOf(socket: WebSocket): WebSocketSubscriber<RelaySubscriberState> | null {
-    const known = this.sockets.get(socket);
-    if (known) return known;
-    const restored = WebSocketSubscriber.restoreAs<RelaySubscriberState>(socket, "relay-subscriber");
-    if (restored) this.sockets.set(socket, restored);
-    return restored;
+    return this.sockets.of(socket);
   }
 
   forget(socket: WebSocket): void {
-    this.sockets.delete(socket);
-    this.bound.gone(socket);
+    this.sockets.forget(socket);
   }
 
   /** Whether another subscriber fits under `limit`. */
   hasRoomFor(limit: number): boolean {
-    return this.bound.hasRoomFor(limit, this.sse.size);
+    return this.sockets.hasRoomFor(limit, this.sse.size);
   }
 
   count(): { webSocket: number; sse: number } {
-    return { webSocket: this.ctx.getWebSockets(RELAY_SUBSCRIBER_TAG).length, sse: this.sse.size };
+    return { webSocket: this.sockets.count(), sse: this.sse.size };
   }
 
   everyone(): RelaySubscriber[] {
-    const result: RelaySubscriber[] = [];
-    for (const socket of this.ctx.getWebSockets(RELAY_SUBSCRIBER_TAG)) {
-      const subscriber = this.subscriberOf(socket);
-      if (subscriber) result.push(subscriber);
-    }
-    for (const subscriber of this.sse) result.push(subscriber);
-    return result;
+    return [...this.sockets.all(), ...this.sse];
   }
 
   /** After a wake-up: restart the replay of subscribers that hibernated before catching up. */

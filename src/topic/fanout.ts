@@ -16,7 +16,7 @@ import { MAX_BATCH_FRAME_BYTES } from "../protocol/limits";
 import { grantExpired } from "../auth/socket-grant";
 import { isOverBufferLimit, SseSubscriber, WebSocketSubscriber, type Subscriber, type SubscriberState } from "./subscribers";
 import type { TopicLog } from "./log";
-import { SocketBound } from "../sockets/socket-bound";
+import { SubscriberSockets } from "./subscriber-sockets";
 
 const REPLAY_PAGE = 200;
 /** How long a replay waits for a subscriber's buffer to drain before cutting it off. */
@@ -37,18 +37,16 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 export class Fanout {
   /** WebSocket subscribers seen since the object woke; rebuilt lazily from attachments. */
-  private readonly sockets = new Map<WebSocket, WebSocketSubscriber>();
+  private readonly sockets: SubscriberSockets<SubscriberState>;
   readonly sse = new Set<SseSubscriber>();
   private readonly pumping = new Set<Subscriber>();
-  /** Open WebSocket subscribers, without a scan per connect (sockets/socket-bound.ts). */
-  private readonly bound: SocketBound;
 
   constructor(
     private readonly ctx: DurableObjectState,
     private readonly log: TopicLog,
     private readonly topic: () => string,
   ) {
-    this.bound = new SocketBound(ctx, SUBSCRIBER_TAG);
+    this.sockets = new SubscriberSockets<SubscriberState>(ctx, SUBSCRIBER_TAG, "subscriber");
   }
 
   /**
@@ -56,11 +54,7 @@ export class Fanout {
    * reads `after` (or the log's head) and calls this in one synchronous run.
    */
   acceptWebSocket(socket: WebSocket, after: number, expiresAt: number | null, batch = false): void {
-    this.ctx.acceptWebSocket(socket, [SUBSCRIBER_TAG]);
-    const subscriber = new WebSocketSubscriber<SubscriberState>(socket, this.initialState(after, expiresAt, batch));
-    subscriber.persist();
-    this.sockets.set(socket, subscriber);
-    this.bound.accepted(socket);
+    const subscriber = this.sockets.accept(socket, this.initialState(after, expiresAt, batch));
     if (!subscriber.state.live) void this.pump(subscriber);
   }
 
@@ -86,36 +80,20 @@ export class Fanout {
   }
 
   subscriberOf(socket: WebSocket): WebSocketSubscriber | null {
-    const known = this.sockets.get(socket);
-    if (known) return known;
-    const restored = WebSocketSubscriber.restore(socket);
-    if (restored) this.sockets.set(socket, restored);
-    return restored;
+    return this.sockets.of(socket);
   }
 
   forget(socket: WebSocket): void {
-    this.sockets.delete(socket);
-    this.bound.gone(socket);
+    this.sockets.forget(socket);
   }
 
   /** Whether another subscriber fits under `limit`: no scan of every socket below it. */
   hasRoomFor(limit: number): boolean {
-    return this.bound.hasRoomFor(limit, this.sse.size);
+    return this.sockets.hasRoomFor(limit, this.sse.size);
   }
 
   webSocketSubscribers(): WebSocketSubscriber[] {
-    const result: WebSocketSubscriber[] = [];
-    for (const socket of this.ctx.getWebSockets(SUBSCRIBER_TAG)) {
-      let subscriber = this.sockets.get(socket);
-      if (!subscriber) {
-        const restored = WebSocketSubscriber.restore(socket);
-        if (!restored) continue;
-        subscriber = restored;
-        this.sockets.set(socket, subscriber);
-      }
-      result.push(subscriber);
-    }
-    return result;
+    return this.sockets.all();
   }
 
   /**
@@ -130,7 +108,7 @@ export class Fanout {
 
   /** Exact counts (stats): asks the runtime for every socket. */
   count(): { webSocket: number; sse: number } {
-    return { webSocket: this.bound.exact(), sse: this.sse.size };
+    return { webSocket: this.sockets.count(), sse: this.sse.size };
   }
 
   /** Deliver freshly committed messages: live subscribers get them now, others keep replaying. */
