@@ -12,6 +12,16 @@ import type { QueueStore } from "./store";
 import type { QueueWrites } from "./writes";
 
 type SettleFrame = Exclude<ConsumerFrame, { type: "extend" }>;
+type ExtendFrame = Extract<ConsumerFrame, { type: "extend" }>;
+
+/** `{"type":"extend","leaseId","visibilityTimeoutSeconds"}`, answered by one result frame; returns when it ran. */
+export function extendOverSocket(socket: WebSocket, frame: ExtendFrame, store: QueueStore): number {
+  const now = Date.now();
+  const result = store.extend(frame.leaseId, now, frame.visibilityTimeoutSeconds * 1000);
+  if (result.ok) refundFrame(socket);
+  sendFrame(socket, JSON.stringify({ type: "result", op: frame.type, ...result }));
+  return now;
+}
 
 export async function settleOverSocket(socket: WebSocket, frame: SettleFrame, writes: QueueWrites, store: QueueStore): Promise<void> {
   const leaseIds = "leaseIds" in frame ? frame.leaseIds : [frame.leaseId];

@@ -12,8 +12,7 @@ import { answered, fail, type Outcome } from "../protocol/errors";
 import { CloseCode, type LeasedRow } from "../protocol/frames";
 import { ConsumerFrame, type QueueConfig, type QueueConfigAnswer, type QueueConfigInput, type QueueStats } from "../protocol/schemas";
 import { MAX_SOCKETS_PER_OBJECT } from "../protocol/limits";
-import { readClientFrame, refundFrame, renewGrant, sendError } from "../sockets/client-frames";
-import { sendFrame } from "../sockets/send";
+import { readClientFrame, renewGrant, sendError } from "../sockets/client-frames";
 import { migrate } from "../storage/migrations";
 import { Registration } from "../directory/registration";
 import { forgetOrigin, linkedQueues, linkedTopics, linkTopic, unlinkTopic } from "../lifecycle/links";
@@ -29,7 +28,7 @@ import type { ConsumeRequest, EnqueueMessage } from "./requests";
 import type { TransferredMessage } from "./transfer";
 import { PullWaiters } from "./waiters";
 import { QueueWrites, type CommittedWrites } from "./writes";
-import { settleOverSocket } from "./consumer-frames";
+import { extendOverSocket, settleOverSocket } from "./consumer-frames";
 import { PUSH_CONSUMER, Pusher } from "../push/pusher";
 import { loadPushSecret, updatePush } from "../push/settings";
 
@@ -321,16 +320,9 @@ export class QueueObject extends DurableObject<Env> {
       return;
     }
     const op = frame.data;
-    if (op.type === "extend") {
-      const now = Date.now();
-      const result = this.store.extend(op.leaseId, now, op.visibilityTimeoutSeconds * 1000);
-      if (result.ok) refundFrame(socket);
-      sendFrame(socket, JSON.stringify({ type: "result", op: op.type, ...result }));
-      this.afterChange(now);
-      await this.alarms.rearm();
-      return;
-    }
-    await settleOverSocket(socket, op, this.writes, this.store);
+    if (op.type !== "extend") return settleOverSocket(socket, op, this.writes, this.store);
+    this.afterChange(extendOverSocket(socket, op, this.store));
+    await this.alarms.rearm();
   }
 
   override async webSocketClose(socket: WebSocket, code: number, reason: string): Promise<void> {
